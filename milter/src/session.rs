@@ -179,6 +179,7 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
                 Status::Continue
             })
         })
+        .on_data(|_| Box::pin(async { Status::Continue }))
         .on_header(|ctx, name, value| {
             Box::pin(async move {
                 let Some(m) = ctx.data.as_mut().and_then(|s| s.message.as_mut()) else {
