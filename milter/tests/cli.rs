@@ -1,0 +1,153 @@
+//! The command line as postmasters and policy authors use it: `check-config` and `test`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn wasmilter() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wasmilter"))
+}
+
+fn corpus() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+}
+
+#[test]
+fn check_config_reports_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[[policy]]\nname = \"phi-dlp\"\nmodule = \"builtin:phi-dlp\"\n\n[metrics]\nlisten = 9190\n")
+        .expect("write");
+    let out = wasmilter()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("{}:6: metrics.listen: ", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_accepts_a_good_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("good.toml");
+    std::fs::write(&path, "[audit]\nsyslog = \"stderr\"\n[[policy]]\nname = \"phi-dlp\"\nmodule = \"builtin:phi-dlp\"\n")
+        .expect("write");
+    let out = wasmilter()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn check_config_refuses_a_module_that_is_not_a_component() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("x.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "[[policy]]\nname = \"x\"\nmodule = \"x.wasm\"\n").expect("write");
+    let out = wasmilter()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a component"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The DLP corpus through `wasmilter test --json` with the embedded default: the shipped
+/// policy encrypts what carries a valid SSN or card number and leaves every negative alone.
+#[test]
+fn test_command_reports_json_per_file() {
+    let dlp = corpus().join("dlp");
+    let files = [
+        "dlp-001-plain-ssn-dashed.eml",
+        "dlp-003-plain-cc-visa-spaced.eml",
+        "dlp-032-neg-ssn-invalid-areas.eml",
+        "dlp-034-neg-cc-luhn-fail.eml",
+    ];
+    let out = wasmilter()
+        .args(["test", "--json", "--to", "nobody@example.test"])
+        .args(files.iter().map(|f| dlp.join(f)))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+
+    // Encrypt wanted, but nobody has a key: held.
+    assert_eq!(lines[0]["policies"]["phi-dlp"], "encrypt");
+    assert_eq!(lines[0]["action"], "quarantine");
+    assert_eq!(lines[0]["findings"]["ssn"], 1);
+    assert_eq!(
+        lines[0]["recipients"]["nobody@example.test"],
+        serde_json::Value::Null
+    );
+    assert_eq!(lines[1]["findings"]["card"], 1);
+    for neg in &lines[2..] {
+        assert_eq!(neg["action"], "accept", "{neg}");
+        assert_eq!(neg["findings"], serde_json::json!({}), "{neg}");
+    }
+}
+
+/// Every message of the shared corpus goes through the pipeline without a crash, and every
+/// negative look-alike of the DLP set is accepted.
+#[test]
+fn the_whole_corpus_goes_through_without_a_crash() {
+    let mut files = Vec::new();
+    let mut stack = vec![corpus().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read corpus") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("eml" | "txt" | "msg" | "mbox")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 400, "corpus has {} files", files.len());
+    files.sort();
+    let out = wasmilter()
+        .args(["test", "--json", "--to", "x@example.test"])
+        .args(&files)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), files.len());
+    for line in stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let file = v["file"].as_str().unwrap_or_default();
+        assert_ne!(v["action"], "tempfail", "{line}");
+        if file.contains("/dlp/") && file.contains("-neg-") {
+            assert_eq!(v["action"], "accept", "{line}");
+        }
+    }
+}
