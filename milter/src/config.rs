@@ -287,10 +287,12 @@ impl Config {
         let mut config = Config::parse(EMBEDDED_DEFAULT, Path::new("<default>"))?;
 
         // The default certificate directory is optional: use it only when it exists.
-        if let Some(dir) = &config.openpgp_certs {
-            if !dir.is_dir() {
-                config.openpgp_certs = None;
-            }
+        if config
+            .openpgp_certs
+            .as_ref()
+            .is_some_and(|dir| !dir.is_dir())
+        {
+            config.openpgp_certs = None;
         }
         Ok(config)
     }

@@ -103,7 +103,7 @@ fn run(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check_config(path: &PathBuf) -> anyhow::Result<ExitCode> {
+fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     match Config::load(path) {
         Ok(config) => {
             // Compiling the policies catches a module that is not a valid component.

@@ -1,5 +1,11 @@
 //! The command line as postmasters and policy authors use it: `check-config` and `test`.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a failed test setup step should stop the test loudly"
+)]
+
 use std::path::Path;
 use std::process::Command;
 

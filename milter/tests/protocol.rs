@@ -2,6 +2,12 @@
 //! test, driven stage by stage by a milter client (`indymilter-test`) the way Postfix drives
 //! it. No MTA is involved; the end-to-end tests with a real Postfix live in `tests/`.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "a failed test setup step should stop the test loudly"
+)]
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
