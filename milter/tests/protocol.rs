@@ -424,3 +424,31 @@ async fn a_message_over_the_size_limit_is_refused_with_552() {
         other => panic!("expected 552, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_daemon_with_exit_0() {
+    let mut d = start(PHI_DLP, &[]);
+    let (status, _) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    assert_eq!(status, Status::Accept);
+    let killed = Command::new("kill")
+        .args(["-TERM", &d.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = d.child.try_wait().expect("wait") {
+            assert!(exit.success(), "exit status {exit}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "wasmilter did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        TcpStream::connect(d.milter).is_err(),
+        "still listening after exit"
+    );
+}

@@ -347,24 +347,25 @@ impl LoadedPolicy {
     }
 }
 
-/// Sorts a wasmtime error into the kind of failure it stands for.
+/// Sorts a wasmtime error into the kind of failure it stands for, with a one-line reason.
 fn classify(
     store: &Store<HostState>,
     error: wasmtime::Error,
     default: ErrorKind,
 ) -> (ErrorKind, String) {
-    let kind = if store.data().limits.denied() {
-        ErrorKind::Memory
-    } else if matches!(
-        error.downcast_ref::<wasmtime::Trap>(),
-        Some(wasmtime::Trap::Interrupt)
-    ) {
-        ErrorKind::Deadline
-    } else {
-        default
-    };
-    let text = format!("{error:#}");
-    // Keep the first line: backtraces are for the debug log, not the audit line.
-    let first = text.lines().next().unwrap_or_default().to_owned();
-    (kind, first)
+    if store.data().limits.denied() {
+        return (ErrorKind::Memory, "the policy hit its memory cap".into());
+    }
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => (
+            ErrorKind::Deadline,
+            "the policy ran past its deadline".into(),
+        ),
+        Some(trap) => (default, format!("wasm trap: {trap}")),
+        None => {
+            let text = format!("{error:#}");
+            // The first line: backtraces are for the debug log.
+            (default, text.lines().next().unwrap_or_default().to_owned())
+        }
+    }
 }
