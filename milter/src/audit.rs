@@ -26,6 +26,10 @@ pub struct Record {
     pub sender_domain: String,
     /// Recipient count.
     pub recipients: usize,
+    /// Recipients added by policies.
+    pub recipients_added: usize,
+    /// Recipients removed by policies.
+    pub recipients_removed: usize,
     /// `name:action` per policy (`name:error:kind` on failure, `name:monitor:action` in
     /// monitor mode).
     pub policies: Vec<String>,
@@ -90,6 +94,12 @@ impl Record {
             ),
             format!("action={}", self.action),
         ];
+        if self.recipients_added > 0 {
+            f.push(format!("rcpts_added={}", self.recipients_added));
+        }
+        if self.recipients_removed > 0 {
+            f.push(format!("rcpts_removed={}", self.recipients_removed));
+        }
         if let Some(method) = &self.method {
             f.push(format!("method={method}"));
         }

@@ -69,6 +69,47 @@ pub enum HeaderEdit {
     PrefixSubject(String),
 }
 
+/// An encryption method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// RFC 3156 PGP/MIME.
+    OpenPgp,
+    /// RFC 8551 S/MIME.
+    Smime,
+}
+
+/// What an `encrypt` becomes when not every recipient can be encrypted to, mildest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Fallback {
+    /// Deliver only over verified TLS (needs routing config; held otherwise).
+    TlsRequired,
+    /// Hold the message.
+    #[default]
+    Quarantine,
+    /// 451 4.7.1.
+    Tempfail,
+    /// 550 5.7.1.
+    Reject,
+}
+
+/// How to encrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EncryptOptions {
+    /// Method to try first.
+    pub prefer: Option<Method>,
+    /// What to do when impossible.
+    pub fallback: Option<Fallback>,
+}
+
+/// A change to the envelope recipients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvelopeEdit {
+    /// Add a recipient.
+    AddRecipient(String),
+    /// Remove a recipient.
+    RemoveRecipient(String),
+}
+
 /// A reject reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -98,12 +139,16 @@ pub struct Finding {
 pub struct Verdict {
     /// Action.
     pub action: Action,
+    /// For encrypt: method and fallback.
+    pub encrypt: Option<EncryptOptions>,
     /// Reason text.
     pub reason: Option<String>,
     /// Reject reply.
     pub reply: Option<Reply>,
     /// Header edits.
     pub header_edits: Vec<HeaderEdit>,
+    /// Envelope edits.
+    pub envelope_edits: Vec<EnvelopeEdit>,
     /// Findings.
     pub findings: Vec<Finding>,
     /// Tags.
@@ -117,9 +162,11 @@ impl Verdict {
     pub fn accept() -> Verdict {
         Verdict {
             action: Action::Accept,
+            encrypt: None,
             reason: None,
             reply: None,
             header_edits: Vec::new(),
+            envelope_edits: Vec::new(),
             findings: Vec::new(),
             tags: Vec::new(),
             is_final: false,
@@ -200,6 +247,10 @@ pub struct Decision {
     pub reply: Option<Reply>,
     /// Header edits of the enforcing policies, in chain order.
     pub header_edits: Vec<HeaderEdit>,
+    /// Envelope edits of the enforcing policies, in chain order.
+    pub envelope_edits: Vec<EnvelopeEdit>,
+    /// Encryption options: the first preference stated, the strictest fallback.
+    pub encrypt: EncryptOptions,
     /// Findings of every policy (monitor ones included: they are facts, not actions).
     pub findings: Vec<Finding>,
     /// Tags of every policy.
@@ -213,6 +264,8 @@ pub fn combine(results: &[PolicyResult]) -> Decision {
         reason: None,
         reply: None,
         header_edits: Vec::new(),
+        envelope_edits: Vec::new(),
+        encrypt: EncryptOptions::default(),
         findings: Vec::new(),
         tags: Vec::new(),
     };
@@ -243,6 +296,13 @@ pub fn combine(results: &[PolicyResult]) -> Decision {
         }
         if let Ok(v) = &result.outcome {
             decision.header_edits.extend(v.header_edits.iter().cloned());
+            decision
+                .envelope_edits
+                .extend(v.envelope_edits.iter().cloned());
+            if let Some(options) = v.encrypt {
+                decision.encrypt.prefer = decision.encrypt.prefer.or(options.prefer);
+                decision.encrypt.fallback = decision.encrypt.fallback.max(options.fallback);
+            }
         }
     }
     decision
@@ -329,6 +389,29 @@ mod tests {
             ]
         );
         assert_eq!(totals(&d.findings), vec![("ssn".to_owned(), 2)]);
+    }
+
+    #[test]
+    fn the_strictest_fallback_and_the_first_preference_win() {
+        let with = |prefer, fallback| {
+            let mut r = result("p", Action::Encrypt, Mode::Enforce);
+            if let Ok(v) = &mut r.outcome {
+                v.encrypt = Some(EncryptOptions { prefer, fallback });
+            }
+            r
+        };
+        let d = combine(&[
+            with(None, Some(Fallback::TlsRequired)),
+            with(Some(Method::Smime), Some(Fallback::Reject)),
+            with(Some(Method::OpenPgp), None),
+        ]);
+        assert_eq!(
+            d.encrypt,
+            EncryptOptions {
+                prefer: Some(Method::Smime),
+                fallback: Some(Fallback::Reject)
+            }
+        );
     }
 
     #[test]

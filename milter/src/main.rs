@@ -47,9 +47,31 @@ enum Command {
         /// Envelope recipient, repeatable (default: the To and Cc headers).
         #[arg(long)]
         to: Vec<String>,
-        /// Message files.
+        /// Run only this policy of the chain.
+        #[arg(long)]
+        policy: Option<String>,
+        /// Write `x.expected.toml` golden files from the current results.
+        #[arg(long)]
+        bless: bool,
+        /// Message files, or directories walked for `*.eml`.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Run the detectors directly on message files and list what they find, per file.
+    Scan {
+        /// One JSON object per file per line.
+        #[arg(long)]
+        json: bool,
+        /// Print matched values in full instead of masked to their last four characters.
+        /// For test fixtures only: the daemon never shows a value.
+        #[arg(long)]
+        show_matches: bool,
+        /// The site's medical record number format, a regular expression.
+        #[arg(long, value_name = "REGEX")]
+        mrn_pattern: Option<String>,
+        /// Message files, or directories walked recursively for `*.eml`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -79,8 +101,23 @@ fn main() -> ExitCode {
             json,
             from,
             to,
+            policy,
+            bless,
             files,
-        } => test(config.as_ref(), json, EnvelopeArgs { from, to }, &files),
+        } => test(
+            config.as_ref(),
+            json,
+            EnvelopeArgs { from, to },
+            policy.as_deref(),
+            bless,
+            &files,
+        ),
+        Command::Scan {
+            json,
+            show_matches,
+            mrn_pattern,
+            paths,
+        } => scan(json, show_matches, mrn_pattern, &paths),
     };
     match result {
         Ok(code) => code,
@@ -130,20 +167,96 @@ fn test(
     config: Option<&PathBuf>,
     json: bool,
     args: EnvelopeArgs,
-    files: &[PathBuf],
+    only: Option<&str>,
+    bless: bool,
+    paths: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
-    let config = load(config)?;
+    let mut config = load(config)?;
+    if let Some(name) = only {
+        config.policies.retain(|p| p.name == name);
+        if config.policies.is_empty() {
+            anyhow::bail!("no policy named {name:?} in {}", config.source.display());
+        }
+    }
     let runtime = wasmilter::policy::Runtime::new()?;
     let pipeline = wasmilter::daemon::build_pipeline(&runtime, &config)?;
+    let files = testing::message_files(paths)?;
+
+    let (mut passed, mut failed, mut errors) = (0, 0, 0);
+    for file in &files {
+        let report = match testing::run_file(&pipeline, file, &args) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("{}: cannot read: {e}", file.display());
+                errors += 1;
+                continue;
+            }
+        };
+        if json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else {
+            print!("{}", report.text());
+        }
+        match testing::check(&report, file, bless) {
+            Ok(testing::Check::Unchecked) => {}
+            Ok(testing::Check::Passed) => passed += 1,
+            Ok(testing::Check::Blessed) => {
+                eprintln!("{}: blessed", testing::golden_path(file).display())
+            }
+            Ok(testing::Check::Failed(diff)) => {
+                failed += 1;
+                eprintln!(
+                    "FAILED {} (golden file {}):",
+                    file.display(),
+                    testing::golden_path(file).display()
+                );
+                for line in diff {
+                    eprintln!("    {line}");
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                errors += 1;
+            }
+        }
+    }
+    if passed + failed > 0 {
+        eprintln!("{passed} passed, {failed} failed");
+    }
+    Ok(if failed + errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn scan(
+    json: bool,
+    show_matches: bool,
+    mrn_pattern: Option<String>,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+
+    use wasmilter::dlp::{Options, Scanner, report};
+
+    let scanner = Scanner::with_options(&Options { mrn_pattern })?;
+    let mut stdout = std::io::stdout().lock();
     let mut failed = false;
-    for file in files {
-        match testing::run_file(&pipeline, file, &args) {
-            Ok(report) if json => println!("{}", serde_json::to_string(&report)?),
-            Ok(report) => print!("{}", report.text()),
+    for file in report::message_files(paths)? {
+        let written = match report::scan_file(&scanner, &file, show_matches) {
+            Ok(r) if json => writeln!(stdout, "{}", serde_json::to_string(&r)?),
+            Ok(r) => write!(stdout, "{}", r.text()),
             Err(e) => {
                 eprintln!("{}: cannot read: {e}", file.display());
                 failed = true;
+                Ok(())
             }
+        };
+        match written {
+            // A reader that stopped reading (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            other => other?,
         }
     }
     Ok(if failed {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::actions::{self, HeaderOp, Headers, openpgp::CertStore};
 use crate::audit::Record;
 use crate::config::Mode;
-use crate::decision::{self, Action, Decision, PolicyResult, Reply};
+use crate::decision::{self, Action, Decision, EnvelopeEdit, Fallback, PolicyResult, Reply};
 use crate::mail::{Envelope, Mail};
 use crate::policy::Chain;
 
@@ -48,6 +48,15 @@ pub struct RecipientKey {
     pub fingerprint: Option<String>,
 }
 
+/// A change to the envelope recipients, in milter terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientOp {
+    /// Add this recipient.
+    Add(String),
+    /// Remove this recipient (as the MTA gave it).
+    Remove(String),
+}
+
 /// What to do with the message.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -55,6 +64,10 @@ pub struct Outcome {
     pub action: Action,
     /// Header operations to send.
     pub header_ops: Vec<HeaderOp>,
+    /// Recipient operations to send.
+    pub recipient_ops: Vec<RecipientOp>,
+    /// The recipients after the operations.
+    pub recipients_after: Vec<String>,
     /// The headers after the operations.
     pub headers_after: Vec<(String, String)>,
     /// A replacement body.
@@ -103,6 +116,8 @@ impl Pipeline {
             action: decision.action,
             header_ops: Vec::new(),
             headers_after: Vec::new(),
+            recipient_ops: Vec::new(),
+            recipients_after: incoming.envelope.recipients.clone(),
             new_body: None,
             quarantine_reason: None,
             reply: None,
@@ -121,6 +136,25 @@ impl Pipeline {
             },
         };
         outcome.record.tags = decision.tags.clone();
+
+        // Envelope edits of the enforcing policies; encryption must cover the final list.
+        for edit in &decision.envelope_edits {
+            apply_envelope_edit(
+                edit,
+                &mut outcome.recipients_after,
+                &mut outcome.recipient_ops,
+            );
+        }
+        outcome.record.recipients_added = outcome
+            .recipient_ops
+            .iter()
+            .filter(|op| matches!(op, RecipientOp::Add(_)))
+            .count();
+        outcome.record.recipients_removed = outcome
+            .recipient_ops
+            .iter()
+            .filter(|op| matches!(op, RecipientOp::Remove(_)))
+            .count();
 
         // The action.
         match decision.action {
@@ -196,7 +230,8 @@ impl Pipeline {
             return;
         }
 
-        let recipients = &incoming.envelope.recipients;
+        let recipients = outcome.recipients_after.clone();
+        let recipients = &recipients;
         let mut certs = Vec::with_capacity(recipients.len());
         let mut missing = 0;
         for r in recipients {
@@ -211,12 +246,40 @@ impl Pipeline {
             }
         }
         if recipients.is_empty() || missing > 0 {
-            outcome.action = Action::Quarantine;
-            outcome.record.method = Some("none".into());
-            outcome.quarantine_reason = Some(format!(
-                "encryption required but {missing} of {} recipient(s) have no usable OpenPGP certificate",
+            let why = format!(
+                "encryption required but {missing} of {} recipient(s) have no usable key",
                 recipients.len()
-            ));
+            );
+            outcome.record.method = Some("none".into());
+            match outcome.decision.encrypt.fallback.unwrap_or_default() {
+                Fallback::Quarantine => {
+                    outcome.action = Action::Quarantine;
+                    outcome.quarantine_reason = Some(why);
+                }
+                // TLS-only routing needs the MTA side configured (a later feature); until
+                // then the safe thing is to hold the message.
+                Fallback::TlsRequired => {
+                    outcome.action = Action::Quarantine;
+                    outcome.quarantine_reason =
+                        Some(format!("{why}; tls-required routing is not configured"));
+                }
+                Fallback::Tempfail => {
+                    outcome.action = Action::Tempfail;
+                    outcome.reply = Some(Reply {
+                        code: 451,
+                        enhanced: "4.7.1".into(),
+                        text: why,
+                    });
+                }
+                Fallback::Reject => {
+                    outcome.action = Action::Reject;
+                    outcome.reply = Some(Reply {
+                        code: 550,
+                        enhanced: "5.7.1".into(),
+                        text: why,
+                    });
+                }
+            }
             return;
         }
 
@@ -264,6 +327,37 @@ impl Pipeline {
             .filter_map(|k| k.fingerprint.clone())
             .collect();
         outcome.record.keys.dedup();
+    }
+}
+
+/// Applies one envelope edit to the recipient list, recording the milter operation.
+fn apply_envelope_edit(
+    edit: &EnvelopeEdit,
+    recipients: &mut Vec<String>,
+    ops: &mut Vec<RecipientOp>,
+) {
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match edit {
+        EnvelopeEdit::AddRecipient(address) => {
+            if !recipients.iter().any(|r| same(r, address)) {
+                recipients.push(address.clone());
+                ops.push(RecipientOp::Add(address.clone()));
+            }
+        }
+        EnvelopeEdit::RemoveRecipient(address) => {
+            if let Some(i) = recipients.iter().position(|r| same(r, address)) {
+                let removed = recipients.remove(i);
+                // An address we added earlier in this chain was never sent: drop that op.
+                if let Some(j) = ops
+                    .iter()
+                    .position(|op| matches!(op, RecipientOp::Add(a) if same(a, address)))
+                {
+                    ops.remove(j);
+                } else {
+                    ops.push(RecipientOp::Remove(removed));
+                }
+            }
+        }
     }
 }
 
@@ -332,6 +426,29 @@ mod tests {
             ]
         );
         assert_eq!(&raw[offset..], b"body\r\n");
+    }
+
+    #[test]
+    fn envelope_edits_keep_the_list_and_the_operations_in_step() {
+        let mut rcpts = vec!["a@x.test".to_owned()];
+        let mut ops = Vec::new();
+        for edit in [
+            EnvelopeEdit::AddRecipient("journal@x.test".into()),
+            EnvelopeEdit::AddRecipient("A@x.test".into()),
+            EnvelopeEdit::RemoveRecipient("a@x.test".into()),
+            EnvelopeEdit::AddRecipient("tmp@x.test".into()),
+            EnvelopeEdit::RemoveRecipient("tmp@x.test".into()),
+        ] {
+            apply_envelope_edit(&edit, &mut rcpts, &mut ops);
+        }
+        assert_eq!(rcpts, ["journal@x.test"]);
+        assert_eq!(
+            ops,
+            [
+                RecipientOp::Add("journal@x.test".into()),
+                RecipientOp::Remove("a@x.test".into())
+            ]
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::decision::Action;
 use crate::mail::Envelope;
 use crate::mail::spool::Spool;
 use crate::metrics::Metrics;
-use crate::pipeline::{self, Incoming, Outcome, Pipeline};
+use crate::pipeline::{self, Incoming, Outcome, Pipeline, RecipientOp};
 
 /// Most headers accepted in one message.
 pub const MAX_HEADERS: usize = 1000;
@@ -254,8 +254,12 @@ pub fn callbacks(shared: Arc<Shared>) -> Callbacks<Session> {
 }
 
 async fn negotiate(ctx: &mut NegotiateContext<Session>) -> Status {
-    ctx.requested_actions |=
-        Actions::ADD_HEADER | Actions::CHANGE_HEADER | Actions::REPLACE_BODY | Actions::QUARANTINE;
+    ctx.requested_actions |= Actions::ADD_HEADER
+        | Actions::CHANGE_HEADER
+        | Actions::REPLACE_BODY
+        | Actions::QUARANTINE
+        | Actions::ADD_RCPT
+        | Actions::DELETE_RCPT;
     ctx.requested_macros
         .insert(MacroStage::Mail, cstring("i {auth_authen} {tls_version}"));
     ctx.requested_macros.insert(MacroStage::Rcpt, cstring("i"));
@@ -476,6 +480,20 @@ async fn carry_out(
             HeaderOp::Change { name, index, value } => {
                 ctx.actions
                     .change_header(cstring(name), *index, value.as_deref().map(cstring))
+                    .await?
+            }
+        }
+    }
+    for op in &outcome.recipient_ops {
+        match op {
+            RecipientOp::Add(address) => {
+                ctx.actions
+                    .add_recipient(cstring(&format!("<{address}>")))
+                    .await?
+            }
+            RecipientOp::Remove(address) => {
+                ctx.actions
+                    .delete_recipient(cstring(&format!("<{address}>")))
                     .await?
             }
         }

@@ -1,6 +1,11 @@
 //! `wasmilter test`: runs the configured policies over message files offline, the way the
 //! daemon would, and reports the combined action, header edits, detector counts and, for
 //! encrypt, which recipients have keys.
+//!
+//! It is also the policy author's test harness: beside `x.eml`, a golden file
+//! `x.expected.toml` states the expected `action` and, optionally, `policies`, `findings` and
+//! `header_edits`. A mismatch prints a readable difference and makes the command fail;
+//! `--bless` writes the golden files from what the policies do now.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +18,7 @@ use crate::mail::Envelope;
 use crate::pipeline::{Incoming, Pipeline, split_message};
 
 /// The report for one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Report {
     /// The file.
     pub file: String,
@@ -25,6 +30,9 @@ pub struct Report {
     pub findings: BTreeMap<String, u32>,
     /// Header operations, as text (`add NAME: VALUE`, `change NAME[1]: VALUE`, `delete NAME[1]`).
     pub header_edits: Vec<String>,
+    /// Envelope operations (`add-recipient ADDRESS`, `remove-recipient ADDRESS`).
+    #[serde(default)]
+    pub envelope_edits: Vec<String>,
     /// For encrypt: recipient → certificate fingerprint (null when none).
     pub recipients: BTreeMap<String, Option<String>>,
     /// Quarantine reason or reply text.
@@ -69,17 +77,25 @@ pub fn run_file(pipeline: &Pipeline, path: &Path, args: &EnvelopeArgs) -> std::i
         .header_ops
         .iter()
         .map(|op| match op {
-            HeaderOp::Add { name, value } => format!("add {name}: {value}"),
+            HeaderOp::Add { name, value } => format!("add {name}: {}", stable(value)),
             HeaderOp::Change {
                 name,
                 index,
                 value: Some(v),
-            } => format!("change {name}[{index}]: {v}"),
+            } => format!("change {name}[{index}]: {}", stable(v)),
             HeaderOp::Change {
                 name,
                 index,
                 value: None,
             } => format!("delete {name}[{index}]"),
+        })
+        .collect();
+    let envelope_edits = outcome
+        .recipient_ops
+        .iter()
+        .map(|op| match op {
+            crate::pipeline::RecipientOp::Add(a) => format!("add-recipient {a}"),
+            crate::pipeline::RecipientOp::Remove(a) => format!("remove-recipient {a}"),
         })
         .collect();
     let recipients = outcome
@@ -94,6 +110,7 @@ pub fn run_file(pipeline: &Pipeline, path: &Path, args: &EnvelopeArgs) -> std::i
         policies,
         findings,
         header_edits,
+        envelope_edits,
         recipients,
         reason: outcome
             .quarantine_reason
@@ -155,6 +172,9 @@ impl Report {
         for edit in &self.header_edits {
             out.push_str(&format!("  header: {edit}\n"));
         }
+        for edit in &self.envelope_edits {
+            out.push_str(&format!("  envelope: {edit}\n"));
+        }
         for (rcpt, key) in &self.recipients {
             match key {
                 Some(fpr) => out.push_str(&format!("  recipient {rcpt}: key {fpr}\n")),
@@ -165,5 +185,236 @@ impl Report {
             out.push_str(&format!("  reason: {reason}\n"));
         }
         out
+    }
+}
+
+/// Replaces the random part of a MIME boundary we generate, so reports are reproducible.
+fn stable(value: &str) -> String {
+    match value.find("=_wasmilter_") {
+        Some(start) => {
+            let rest = &value[start + "=_wasmilter_".len()..];
+            let end = rest
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(rest.len());
+            format!("{}=_wasmilter_*{}", &value[..start], &rest[end..])
+        }
+        None => value.to_owned(),
+    }
+}
+
+/// What a golden file states. `action` is required; the other fields are compared only when
+/// present.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    /// The final action.
+    pub action: String,
+    /// Each policy's action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<BTreeMap<String, String>>,
+    /// Detector totals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<BTreeMap<String, u32>>,
+    /// Header operations, as in the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_edits: Option<Vec<String>>,
+    /// Envelope operations, as in the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_edits: Option<Vec<String>>,
+}
+
+impl Expected {
+    /// The golden file for a report (everything it can state).
+    pub fn from_report(report: &Report) -> Expected {
+        Expected {
+            action: report.action.clone(),
+            policies: Some(report.policies.clone()),
+            findings: Some(report.findings.clone()),
+            header_edits: Some(report.header_edits.clone()),
+            envelope_edits: Some(report.envelope_edits.clone()),
+        }
+    }
+
+    /// The differences, one readable line each; empty when the report matches.
+    pub fn diff(&self, report: &Report) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.action != report.action {
+            out.push(format!(
+                "action: expected {:?}, got {:?}",
+                self.action, report.action
+            ));
+        }
+        if let Some(policies) = &self.policies {
+            diff_maps("policy", policies, &report.policies, &mut out);
+        }
+        if let Some(findings) = &self.findings {
+            diff_maps("findings", findings, &report.findings, &mut out);
+        }
+        if let Some(edits) = &self.header_edits {
+            for e in edits.iter().filter(|e| !report.header_edits.contains(e)) {
+                out.push(format!("header edit missing: - {e}"));
+            }
+            for e in report.header_edits.iter().filter(|e| !edits.contains(e)) {
+                out.push(format!("header edit unexpected: + {e}"));
+            }
+        }
+        if let Some(edits) = &self.envelope_edits {
+            if *edits != report.envelope_edits {
+                out.push(format!(
+                    "envelope edits: expected {edits:?}, got {:?}",
+                    report.envelope_edits
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn diff_maps<V: PartialEq + std::fmt::Debug>(
+    what: &str,
+    expected: &BTreeMap<String, V>,
+    got: &BTreeMap<String, V>,
+    out: &mut Vec<String>,
+) {
+    for (k, v) in expected {
+        match got.get(k) {
+            Some(g) if g == v => {}
+            Some(g) => out.push(format!("{what} {k}: expected {v:?}, got {g:?}")),
+            None => out.push(format!("{what} {k}: expected {v:?}, got nothing")),
+        }
+    }
+    for (k, g) in got {
+        if !expected.contains_key(k) {
+            out.push(format!("{what} {k}: not expected, got {g:?}"));
+        }
+    }
+}
+
+/// The golden file beside a message: `x.eml` → `x.expected.toml`.
+pub fn golden_path(message: &Path) -> std::path::PathBuf {
+    let stem = message
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    message.with_file_name(format!("{stem}.expected.toml"))
+}
+
+/// The message files named: files as given, directories walked for `*.eml`, sorted.
+pub fn message_files(paths: &[std::path::PathBuf]) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut stack = vec![path.clone()];
+            let mut found = Vec::new();
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir)? {
+                    let p = entry?.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|e| e == "eml") {
+                        found.push(p);
+                    }
+                }
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The result of checking one file against its golden file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// No golden file: nothing to compare.
+    Unchecked,
+    /// Matches.
+    Passed,
+    /// Differs, with the differences.
+    Failed(Vec<String>),
+    /// The golden file was written.
+    Blessed,
+}
+
+/// Compares a report with its golden file, or writes the golden file with `bless`.
+pub fn check(report: &Report, message: &Path, bless: bool) -> Result<Check, String> {
+    let golden = golden_path(message);
+    if bless {
+        let text = toml::to_string(&Expected::from_report(report)).map_err(|e| e.to_string())?;
+        std::fs::write(&golden, text)
+            .map_err(|e| format!("cannot write {}: {e}", golden.display()))?;
+        return Ok(Check::Blessed);
+    }
+    if !golden.exists() {
+        return Ok(Check::Unchecked);
+    }
+    let text = std::fs::read_to_string(&golden)
+        .map_err(|e| format!("cannot read {}: {e}", golden.display()))?;
+    let expected: Expected = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map_or(0, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        });
+        format!("{}:{line}: {}", golden.display(), e.message())
+    })?;
+    let diff = expected.diff(report);
+    Ok(if diff.is_empty() {
+        Check::Passed
+    } else {
+        Check::Failed(diff)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            file: "x.eml".into(),
+            action: "encrypt".into(),
+            policies: [("phi-dlp".to_owned(), "encrypt".to_owned())].into(),
+            findings: [("ssn".to_owned(), 1)].into(),
+            header_edits: vec!["add X-Wasmilter: action=encrypt".into()],
+            envelope_edits: Vec::new(),
+            recipients: BTreeMap::new(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn matching_golden_has_no_diff() {
+        let e = Expected::from_report(&report());
+        assert!(e.diff(&report()).is_empty());
+        let only_action = Expected {
+            action: "encrypt".into(),
+            ..Expected::default()
+        };
+        assert!(only_action.diff(&report()).is_empty());
+    }
+
+    #[test]
+    fn differences_are_readable() {
+        let mut e = Expected::from_report(&report());
+        e.action = "accept".into();
+        e.findings = Some([("card".to_owned(), 2)].into());
+        let diff = e.diff(&report());
+        assert_eq!(
+            diff,
+            [
+                "action: expected \"accept\", got \"encrypt\"",
+                "findings card: expected 2, got nothing",
+                "findings ssn: not expected, got 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn boundaries_are_stable() {
+        assert_eq!(
+            stable("multipart/encrypted; boundary=\"=_wasmilter_0123abcd\""),
+            "multipart/encrypted; boundary=\"=_wasmilter_*\""
+        );
     }
 }

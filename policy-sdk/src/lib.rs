@@ -89,10 +89,12 @@ pub mod bindings {
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
 
+pub use bindings::wasmilter::policy::detectors::MaskedMatch;
 pub use bindings::wasmilter::policy::host::Level;
 pub use bindings::wasmilter::policy::mail::{Envelope, Message, Part};
 pub use bindings::wasmilter::policy::types::{
-    Action, Confidence, Finding, Header, HeaderEdit, Reply, Verdict,
+    Action, Confidence, EncryptFallback, EncryptOptions, EncryptionMethod, EnvelopeEdit, Finding,
+    Header, HeaderEdit, Reply, Verdict,
 };
 
 /// The names of the detectors the host offers, for example `ssn` and `card`.

@@ -1,7 +1,7 @@
 //! Helpers on the message and its parts: text parts, headers and the host's detectors.
 
 use crate::bindings::wasmilter::policy::detectors;
-use crate::{Finding, Message, Part};
+use crate::{Finding, MaskedMatch, Message, Part};
 
 impl Message {
     /// The leaf parts the host offers as text (plain text, and HTML reduced to text), in
@@ -27,6 +27,12 @@ impl Part {
     /// detector; unknown names are ignored. A part that is not text has no findings.
     pub fn scan(&self, detectors: &[&str]) -> Vec<Finding> {
         detectors::scan_part(self, &owned(detectors))
+    }
+
+    /// The individual matches of the named detectors in this part, each value masked to its
+    /// last four characters.
+    pub fn matches(&self, detectors: &[&str]) -> Vec<MaskedMatch> {
+        detectors::match_part(self, &owned(detectors))
     }
 }
 

@@ -13,16 +13,21 @@
 //! [`Action`] orders by strictness (accept < encrypt < quarantine < discard < tempfail <
 //! reject), the order in which a chain of policies resolves: `a.max(b)` is the stricter one.
 
-use crate::{Action, Finding, Header, HeaderEdit, Reply, Verdict};
+use crate::{
+    Action, EncryptFallback, EncryptOptions, EncryptionMethod, EnvelopeEdit, Finding, Header,
+    HeaderEdit, Reply, Verdict,
+};
 
 impl Verdict {
     /// A verdict with `action` and nothing else.
     pub fn new(action: Action) -> Self {
         Verdict {
             action,
+            encrypt: None,
             reason: None,
             reply: None,
             header_edits: Vec::new(),
+            envelope_edits: Vec::new(),
             findings: Vec::new(),
             tags: Vec::new(),
             final_: false,
@@ -113,6 +118,43 @@ impl Verdict {
     /// Adds a header edit. Edits apply in order, after those of earlier policies in the chain.
     pub fn edit(mut self, edit: HeaderEdit) -> Self {
         self.header_edits.push(edit);
+        self
+    }
+
+    /// For `encrypt`: the method to try first.
+    pub fn prefer(mut self, method: EncryptionMethod) -> Self {
+        self.encrypt
+            .get_or_insert(EncryptOptions {
+                prefer: None,
+                fallback: None,
+            })
+            .prefer = Some(method);
+        self
+    }
+
+    /// For `encrypt`: what to do when not every recipient can be encrypted to (the host holds
+    /// the message when this is not set). Never plaintext.
+    pub fn fallback(mut self, fallback: EncryptFallback) -> Self {
+        self.encrypt
+            .get_or_insert(EncryptOptions {
+                prefer: None,
+                fallback: None,
+            })
+            .fallback = Some(fallback);
+        self
+    }
+
+    /// Adds an envelope recipient (for example a journaling mailbox).
+    pub fn add_recipient(mut self, address: impl Into<String>) -> Self {
+        self.envelope_edits
+            .push(EnvelopeEdit::AddRecipient(address.into()));
+        self
+    }
+
+    /// Removes an envelope recipient.
+    pub fn remove_recipient(mut self, address: impl Into<String>) -> Self {
+        self.envelope_edits
+            .push(EnvelopeEdit::RemoveRecipient(address.into()));
         self
     }
 

@@ -1,7 +1,14 @@
 //! The message as policies see it: the envelope, the headers and the leaf MIME parts, parsed
-//! once with `mail-parser` and decoded (transfer encodings, charsets, HTML reduced to text).
+//! once with `mail-parser` and decoded so that detectors read what a person would: transfer
+//! encodings, RFC 2047 and RFC 2231, charsets, HTML reduced to text ([`html`]), nested
+//! messages, and through [`extract`] the text of attachments (sniffed text, uuencoded files,
+//! ZIP archives, office documents) under documented [`Limits`].
 
+mod extract;
+mod html;
 pub mod spool;
+
+pub use extract::{Limits, Reason, Unscanned};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -82,6 +89,12 @@ pub struct Mail {
     pub size: u64,
     /// Whether the message is already encrypted (PGP/MIME or S/MIME enveloped data).
     pub already_encrypted: bool,
+    /// The headers a person reads, one per line, decoded, for the detectors: trace,
+    /// authentication and MIME structure headers left out, address headers reduced to their
+    /// display names.
+    pub header_text: String,
+    /// Content that decoding did not reach (a limit, encryption, a corrupt archive).
+    pub unscanned: Vec<Unscanned>,
 }
 
 impl Mail {
@@ -89,6 +102,11 @@ impl Mail {
     /// `mail-parser` can recover is used, and a message it cannot parse at all is treated as
     /// one text part holding the raw bytes, so that detectors still see everything.
     pub fn parse(raw: &[u8], envelope: Envelope) -> Mail {
+        Mail::parse_with(raw, envelope, &Limits::default())
+    }
+
+    /// [`Mail::parse`] with decoding limits other than the defaults.
+    pub fn parse_with(raw: &[u8], envelope: Envelope, limits: &Limits) -> Mail {
         let size = raw.len() as u64;
         let Some(message) = MessageParser::default().parse(raw) else {
             return Mail {
@@ -101,11 +119,13 @@ impl Mail {
                     charset: None,
                     disposition: None,
                     filename: None,
-                    text: Some(Arc::from(String::from_utf8_lossy(raw).as_ref())),
+                    text: Some(Arc::from(normalise(&String::from_utf8_lossy(raw)).as_ref())),
                     bytes: Arc::from(raw),
                 }],
                 size,
                 already_encrypted: false,
+                header_text: String::new(),
+                unscanned: Vec::new(),
             };
         };
 
@@ -120,9 +140,11 @@ impl Mail {
             .collect();
         let subject = message.subject().map(str::to_owned);
         let already_encrypted = is_encrypted(message.root_part());
+        let header_text = readable_headers(raw, message.root_part(), false);
 
+        let mut decoder = extract::Decoder::new(limits);
         let mut parts = Vec::new();
-        collect_parts(&message, 0, "", &mut parts, 0);
+        collect_parts(&message, 0, "", &mut parts, 0, &mut decoder);
 
         Mail {
             envelope,
@@ -131,6 +153,8 @@ impl Mail {
             parts,
             size,
             already_encrypted,
+            header_text,
+            unscanned: decoder.unscanned,
         }
     }
 
@@ -153,6 +177,7 @@ fn collect_parts(
     prefix: &str,
     out: &mut Vec<Part>,
     depth: usize,
+    decoder: &mut extract::Decoder<'_>,
 ) {
     let Some(part) = message.parts.get(index) else {
         return;
@@ -172,10 +197,17 @@ fn collect_parts(
         PartType::Multipart(children) => {
             for (n, child) in children.iter().enumerate() {
                 let child_prefix = id_of(n + 1);
-                collect_child(message, *child as usize, &child_prefix, out, depth + 1);
+                collect_child(
+                    message,
+                    *child as usize,
+                    &child_prefix,
+                    out,
+                    depth + 1,
+                    decoder,
+                );
             }
         }
-        _ => collect_child(message, index, &id_of(1), out, depth),
+        _ => collect_child(message, index, &id_of(1), out, depth, decoder),
     }
 }
 
@@ -185,6 +217,7 @@ fn collect_child(
     id: &str,
     out: &mut Vec<Part>,
     depth: usize,
+    decoder: &mut extract::Decoder<'_>,
 ) {
     let Some(part) = message.parts.get(index) else {
         return;
@@ -205,7 +238,9 @@ fn collect_child(
     let disposition = part
         .content_disposition()
         .map(|d| d.ctype().to_ascii_lowercase());
-    let filename = part.attachment_name().map(str::to_owned);
+    let filename = part
+        .attachment_name()
+        .map(|name| normalise(name).into_owned());
     let leaf = |text: Option<Arc<str>>, bytes: Arc<[u8]>| Part {
         id: id.to_owned(),
         content_type: content_type.clone(),
@@ -225,38 +260,200 @@ fn collect_child(
                     &format!("{id}.{}", n + 1),
                     out,
                     depth + 1,
+                    decoder,
                 );
             }
         }
         PartType::Message(inner) => {
             // The nested message's headers are readable text too.
-            let header_text: String = inner
-                .root_part()
-                .headers()
-                .iter()
-                .map(|h| format!("{}: {}\n", h.name(), header_text(inner.raw_message(), h)))
-                .collect();
+            let header_text = readable_headers(inner.raw_message(), inner.root_part(), true);
             out.push(leaf(
                 Some(Arc::from(header_text.as_str())),
                 Arc::from(header_text.as_bytes()),
             ));
-            collect_parts(inner, 0, id, out, depth + 1);
+            collect_parts(inner, 0, id, out, depth + 1, decoder);
         }
-        PartType::Text(text) => out.push(leaf(
-            Some(Arc::from(text.as_ref())),
-            Arc::from(text.as_bytes()),
-        )),
+        PartType::Text(text) => {
+            // Text decoded with the wrong charset (UTF-16 labelled as something else) keeps
+            // its NULs; nobody sees them.
+            let text = normalise(text);
+            let text = if text.contains('\0') {
+                Cow::Owned(text.replace('\0', ""))
+            } else {
+                text
+            };
+            let text = if is_directory(&content_type) {
+                Cow::Owned(extract::directory_text(&text))
+            } else {
+                text
+            };
+            decoder.complete(
+                leaf(Some(Arc::from(text.as_ref())), Arc::from(text.as_bytes())),
+                0,
+                out,
+            );
+        }
         PartType::Html(html) => {
-            let text = mail_parser::decoders::html::html_to_text(html);
-            out.push(leaf(
-                Some(Arc::from(text.as_str())),
-                Arc::from(html.as_bytes()),
-            ));
+            let text = html::to_text(html);
+            decoder.complete(
+                leaf(
+                    Some(Arc::from(normalise(&text).as_ref())),
+                    Arc::from(html.as_bytes()),
+                ),
+                0,
+                out,
+            );
         }
         PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-            out.push(leaf(None, Arc::from(bytes.as_ref())))
+            decoder.complete(leaf(None, Arc::from(bytes.as_ref())), 0, out)
         }
     }
+}
+
+/// iCalendar and vCard, whose text is escaped.
+fn is_directory(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "text/calendar" | "text/vcard" | "text/x-vcard" | "text/directory"
+    )
+}
+
+/// Characters that change how a text reads to a program but not to a person: unusual spaces
+/// become spaces, dashes and minus signs `-`, full-width digits ASCII digits, and invisible
+/// characters (zero-width spaces, soft hyphens, byte-order marks) go.
+pub fn normalise(text: &str) -> Cow<'_, str> {
+    let needs = |c: char| {
+        !c.is_ascii()
+            && matches!(c,
+                '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+                | '\u{2010}'..='\u{2013}' | '\u{2212}' | '\u{fe63}' | '\u{ff0d}'
+                | '\u{ff10}'..='\u{ff19}'
+                | '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+    };
+    if text.is_ascii() || !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .filter_map(|c| match c {
+                '\u{a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => {
+                    Some(' ')
+                }
+                '\u{2010}'..='\u{2013}' | '\u{2212}' | '\u{fe63}' | '\u{ff0d}' => Some('-'),
+                '\u{ff10}'..='\u{ff19}' => char::from_u32(c as u32 - 0xff10 + u32::from(b'0')),
+                '\u{ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => None,
+                c => Some(c),
+            })
+            .collect(),
+    )
+}
+
+/// Headers that machines write and people do not read: trace, authentication, threading,
+/// MIME structure, mailing-list plumbing, and vendors' filtering stamps. Names are lower case;
+/// a trailing `*` matches any suffix.
+const MACHINE_HEADERS: &[&str] = &[
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "dkim-signature",
+    "domainkey-signature",
+    "arc-*",
+    "authentication-results",
+    "received-spf",
+    "x-received",
+    "message-id",
+    "content-id",
+    "in-reply-to",
+    "references",
+    "resent-message-id",
+    "date",
+    "resent-date",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+    "content-length",
+    "content-md5",
+    "list-*",
+    "precedence",
+    "x-mailer",
+    "user-agent",
+    "x-mimeole",
+    "thread-index",
+    "x-originating-ip",
+    "autocrypt",
+    "openpgp",
+    "feedback-id",
+    "x-feedback-id",
+    "x-priority",
+    "x-msmail-priority",
+    "importance",
+    "x-auto-response-suppress",
+    "x-spam*",
+    "x-virus*",
+    "x-ms-*",
+    "x-microsoft-*",
+    "x-forefront-*",
+    "x-exchange-*",
+    "x-google-*",
+    "x-gm-*",
+    "x-proofpoint-*",
+    "x-mimecast-*",
+    "x-ironport-*",
+    "x-barracuda-*",
+    "x-sophos-*",
+    "x-ses-*",
+    "x-sg-*",
+    "x-wasmilter*",
+];
+
+fn is_machine_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    MACHINE_HEADERS.iter().any(|m| match m.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *m,
+    })
+}
+
+/// The headers a person reads, decoded and unfolded, one per line (`Name: value` when
+/// `with_names`). Address headers give their display names only: the addresses are the
+/// correspondents, not the content.
+fn readable_headers(raw: &[u8], part: &mail_parser::MessagePart<'_>, with_names: bool) -> String {
+    let mut out = String::new();
+    for h in part.headers() {
+        if is_machine_header(h.name()) {
+            continue;
+        }
+        let value = match h.value() {
+            HeaderValue::Address(address) => {
+                let mut names: Vec<&str> = Vec::new();
+                if let Some(groups) = address.as_group() {
+                    names.extend(groups.iter().filter_map(|g| g.name.as_deref()));
+                }
+                names.extend(address.iter().filter_map(|a| a.name()));
+                names.join(", ")
+            }
+            _ => header_text(raw, h),
+        };
+        let value: String = value
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if value.is_empty() {
+            continue;
+        }
+        if with_names {
+            out.push_str(h.name());
+            out.push_str(": ");
+        }
+        out.push_str(&normalise(&value));
+        out.push('\n');
+    }
+    out
 }
 
 /// A header's value as text: decoded for text headers, the unfolded raw value otherwise.
@@ -345,6 +542,81 @@ mod tests {
         assert_eq!(m.parts[2].text, None);
         assert_eq!(m.parts[2].filename.as_deref(), Some("x.pdf"));
         assert_eq!(m.parts[2].disposition.as_deref(), Some("attachment"));
+        assert_eq!(
+            m.unscanned,
+            [Unscanned {
+                part: "3".into(),
+                reason: Reason::Unsupported
+            }]
+        );
+    }
+
+    #[test]
+    fn header_text_is_what_people_read() {
+        let m = parse(
+            "Received: from x by y; Mon, 3 Mar 2025 09:00:00 -0500\r\n\
+             From: =?utf-8?q?Zo=C3=AB?= <zoe@example.org>\r\n\
+             To: a@example.net, Bob <b@example.net>\r\n\
+             Subject: Payment card\r\n 5105105105105100 declined\r\n\
+             Message-ID: <123-45-6789@example.org>\r\n\
+             X-Billing-Ref: order=77812;\r\n\tcard=4000056655665556\r\n\r\nbody",
+        );
+        assert_eq!(
+            m.header_text,
+            "Zoë\nBob\nPayment card 5105105105105100 declined\n\
+             order=77812; card=4000056655665556\n"
+        );
+    }
+
+    #[test]
+    fn binary_attachments_that_are_text_are_read() {
+        let raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: application/octet-stream; name=\"statement-287-65-4312.txt\"\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\nbm90aGluZyBzZW5zaXRpdmUgaGVyZQo=\r\n\
+            --b\r\nContent-Type: application/octet-stream\r\n\
+            Content-Transfer-Encoding: base64\r\n\r\nAAAA4111111111111111BBBB536228841xyzCCCC\r\n\
+            --b--\r\n";
+        let m = parse(raw);
+        assert_eq!(m.parts[0].text.as_deref(), Some("nothing sensitive here\n"));
+        assert_eq!(m.parts[0].filename.as_deref(), Some("statement-287-65-4312.txt"));
+        assert_eq!(m.parts[1].text, None, "binary stays binary");
+    }
+
+    #[test]
+    fn uuencoded_body_becomes_a_part() {
+        let raw = "Content-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n\
+            begin 644 note.txt\r\n>1$5!($9-,C@T-C$Y,R!34TX@-#@P+3,V+3$Q,C<*\r\n`\r\nend\r\n";
+        let m = parse(raw);
+        let ids: Vec<_> = m.parts.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["1", "1.u1"]);
+        assert_eq!(m.parts[0].text.as_deref(), Some(""));
+        assert_eq!(m.parts[1].filename.as_deref(), Some("note.txt"));
+        assert_eq!(
+            m.parts[1].text.as_deref(),
+            Some("DEA FM2846193 SSN 480-36-1127\n")
+        );
+    }
+
+    #[test]
+    fn calendar_text_is_unescaped() {
+        let raw = "Content-Type: text/calendar; charset=utf-8\r\n\r\n\
+            BEGIN:VEVENT\r\nDESCRIPTION:Card 36227206271667\\nSSN 536-22-8841\r\nEND:VEVENT\r\n";
+        let m = parse(raw);
+        assert!(
+            m.parts[0]
+                .text
+                .as_deref()
+                .unwrap_or_default()
+                .contains("36227206271667\nSSN 536-22-8841")
+        );
+    }
+
+    #[test]
+    fn invisible_and_unusual_characters_are_normalised() {
+        assert_eq!(normalise("4111\u{a0}1111\u{200b}1111 1111"), "4111 11111111 1111");
+        assert_eq!(normalise("１２３\u{2013}45\u{2212}6789"), "123-45-6789");
+        assert!(matches!(normalise("plain"), Cow::Borrowed(_)));
+        assert!(matches!(normalise("café"), Cow::Borrowed(_)));
     }
 
     #[test]

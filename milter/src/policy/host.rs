@@ -9,7 +9,9 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use super::wasmilter::policy::{detectors, host, mail, types};
 use super::{MAX_INSTANCES, MAX_TABLE_ELEMENTS, MAX_TABLES};
-use crate::decision::{Action, Finding, HeaderEdit, Reply, Verdict};
+use crate::decision::{
+    Action, EncryptOptions, EnvelopeEdit, Fallback, Finding, HeaderEdit, Method, Reply, Verdict,
+};
 use crate::dlp::{Confidence, Scanner};
 use crate::mail::Mail;
 
@@ -20,6 +22,9 @@ pub struct MessageHandle;
 /// A part resource: an index into the message's parts.
 #[derive(Debug)]
 pub struct PartHandle(usize);
+
+/// Most matches `match-part` returns for one part.
+const MAX_MATCHES: usize = 1000;
 
 /// How many log lines one policy may write per message.
 const LOG_BUDGET: u32 = 20;
@@ -267,10 +272,34 @@ impl detectors::Host for HostState {
     ) -> wasmtime::Result<Vec<types::Finding>> {
         let which: Vec<&str> = which.iter().map(String::as_str).collect();
         let part = self.part(&h)?;
-        let Some(text) = part.text.as_deref() else {
-            return Ok(Vec::new());
-        };
-        Ok(wit_findings(self.scanner.findings(text, &which), &part.id))
+        Ok(wit_findings(
+            self.scanner.part_findings(part, &which),
+            &part.id,
+        ))
+    }
+
+    fn match_part(
+        &mut self,
+        h: Resource<PartHandle>,
+        which: Vec<String>,
+    ) -> wasmtime::Result<Vec<detectors::MaskedMatch>> {
+        let which: Vec<&str> = which.iter().map(String::as_str).collect();
+        let part = self.part(&h)?;
+        Ok(self
+            .scanner
+            .part_matches(part, &which)
+            .into_iter()
+            .take(MAX_MATCHES)
+            .map(|m| detectors::MaskedMatch {
+                detector: m.detector.to_owned(),
+                confidence: match m.confidence {
+                    Confidence::Low => types::Confidence::Low,
+                    Confidence::Medium => types::Confidence::Medium,
+                    Confidence::High => types::Confidence::High,
+                },
+                masked: m.masked(),
+            })
+            .collect())
     }
 
     fn scan_headers(
@@ -279,32 +308,11 @@ impl detectors::Host for HostState {
         which: Vec<String>,
     ) -> wasmtime::Result<Vec<types::Finding>> {
         let which: Vec<&str> = which.iter().map(String::as_str).collect();
-        let mut text = String::new();
-        for h in &self.mail.headers {
-            if is_human_header(&h.name) {
-                text.push_str(&h.value);
-                text.push('\n');
-            }
-        }
-        Ok(wit_findings(self.scanner.findings(&text, &which), "header"))
+        Ok(wit_findings(
+            self.scanner.findings(&self.mail.header_text, &which),
+            "header",
+        ))
     }
-}
-
-/// Headers a person reads; trace and authentication headers carry numbers that are not PHI.
-fn is_human_header(name: &str) -> bool {
-    [
-        "subject",
-        "from",
-        "to",
-        "cc",
-        "reply-to",
-        "comments",
-        "keywords",
-        "content-description",
-        "thread-topic",
-    ]
-    .iter()
-    .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 impl host::Host for HostState {
@@ -402,6 +410,35 @@ pub(super) fn convert_verdict(v: types::Verdict) -> Result<Verdict, String> {
         });
     }
 
+    if v.envelope_edits.len() > MAX_EDITS {
+        return Err(format!(
+            "{} envelope edits (at most {MAX_EDITS})",
+            v.envelope_edits.len()
+        ));
+    }
+    let envelope_edits = v
+        .envelope_edits
+        .into_iter()
+        .map(|e| match e {
+            types::EnvelopeEdit::AddRecipient(a) => address(&a).map(EnvelopeEdit::AddRecipient),
+            types::EnvelopeEdit::RemoveRecipient(a) => {
+                address(&a).map(EnvelopeEdit::RemoveRecipient)
+            }
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let encrypt = v.encrypt.map(|o| EncryptOptions {
+        prefer: o.prefer.map(|m| match m {
+            types::EncryptionMethod::Openpgp => Method::OpenPgp,
+            types::EncryptionMethod::Smime => Method::Smime,
+        }),
+        fallback: o.fallback.map(|f| match f {
+            types::EncryptFallback::Quarantine => Fallback::Quarantine,
+            types::EncryptFallback::Reject => Fallback::Reject,
+            types::EncryptFallback::Tempfail => Fallback::Tempfail,
+            types::EncryptFallback::TlsRequired => Fallback::TlsRequired,
+        }),
+    });
+
     let findings = v
         .findings
         .into_iter()
@@ -426,9 +463,11 @@ pub(super) fn convert_verdict(v: types::Verdict) -> Result<Verdict, String> {
 
     Ok(Verdict {
         action,
+        encrypt,
         reason,
         reply,
         header_edits,
+        envelope_edits,
         findings,
         tags,
         is_final: v.final_,
@@ -456,6 +495,24 @@ fn header_value(value: &str) -> Result<String, String> {
         ));
     }
     Ok(value.to_owned())
+}
+
+/// Envelope addresses: one `local@domain` without spaces, angle brackets, separators or
+/// control characters, at most 254 bytes.
+fn address(a: &str) -> Result<String, String> {
+    let a = a.trim();
+    let ok = !a.is_empty()
+        && a.len() <= 254
+        && a.contains('@')
+        && !a.starts_with('@')
+        && !a.ends_with('@')
+        && !a
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "<>,;\"\\".contains(c));
+    if !ok {
+        return Err(format!("invalid envelope address {a:?}"));
+    }
+    Ok(a.to_owned())
 }
 
 /// Reasons and reply texts: one line, bounded.
@@ -488,6 +545,10 @@ mod tests {
     fn verdict() -> types::Verdict {
         types::Verdict {
             action: types::Action::Reject,
+            encrypt: None,
+            envelope_edits: vec![types::EnvelopeEdit::AddRecipient(
+                "journal@example.test".into(),
+            )],
             reason: None,
             reply: Some(types::Reply {
                 code: 550,
@@ -538,5 +599,11 @@ mod tests {
         let mut v = verdict();
         v.tags = vec!["has space".into()];
         assert!(convert_verdict(v).is_err());
+
+        for bad in ["", "nobody", "a@b>\r\nRCPT TO:<x@y", "a b@c", "@x"] {
+            let mut v = verdict();
+            v.envelope_edits = vec![types::EnvelopeEdit::AddRecipient(bad.into())];
+            assert!(convert_verdict(v).is_err(), "{bad:?}");
+        }
     }
 }
