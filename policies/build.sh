@@ -28,6 +28,7 @@ components=(
     "phi-dlp|phi-dlp/phi-dlp.wasm"
     "testing-accept-all|testing/accept-all.wasm"
     "testing-hog|testing/hog.wasm"
+    "testing-journal|testing/journal.wasm"
     "testing-loop|testing/loop.wasm"
     "testing-quarantine-word|testing/quarantine-word.wasm"
     "testing-reject|testing/reject.wasm"

@@ -452,3 +452,65 @@ async fn sigterm_stops_the_daemon_with_exit_0() {
         "still listening after exit"
     );
 }
+
+fn journal_policy(settings: &str) -> String {
+    format!(
+        "[[policy]]\nname = \"journal\"\nmodule = \"{}\"\n[policy.settings]\n{settings}",
+        policy_path("journal").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_can_add_and_remove_recipients() {
+    let d = start(
+        &journal_policy("mailbox = \"journal@example.test\"\ndrop = \"bob@example.test\"\n"),
+        &[],
+    );
+    let (status, actions) = send(
+        d.milter,
+        &["alice@example.test", "bob@example.test"],
+        PLAIN,
+        b"hello\r\n",
+    )
+    .await;
+    assert_eq!(status, Status::Accept);
+    assert!(
+        actions.iter().any(|a| matches!(a, EomAction::AddRecipient { rcpt, .. } if rcpt.to_bytes() == b"<journal@example.test>")),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| matches!(a, EomAction::DeleteRecipient { rcpt } if rcpt.to_bytes() == b"<bob@example.test>")),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn encryption_covers_an_added_recipient() {
+    let alice = cert("Alice <alice@example.test>");
+    let d = start(
+        &journal_policy("mailbox = \"journal@example.test\"\naction = \"encrypt\"\n"),
+        &[alice],
+    );
+    let (_, actions) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    // Alice has a key, the journal mailbox has none: held, not delivered in the clear.
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, EomAction::Quarantine { .. })),
+        "{actions:?}"
+    );
+    assert!(replaced_body(&actions).is_empty());
+
+    let journal = cert("Journal <journal@example.test>");
+    let alice = cert("Alice <alice@example.test>");
+    let d = start(
+        &journal_policy("mailbox = \"journal@example.test\"\naction = \"encrypt\"\n"),
+        &[alice, journal],
+    );
+    let (_, actions) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    assert!(
+        has_header(&actions, "X-Wasmilter", "action=encrypt"),
+        "{actions:?}"
+    );
+    assert!(!replaced_body(&actions).is_empty());
+}
