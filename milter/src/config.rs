@@ -35,6 +35,8 @@ pub struct Config {
     pub audit: AuditTarget,
     /// Directory of recipient OpenPGP certificates.
     pub openpgp_certs: Option<PathBuf>,
+    /// Where compiled policy code is cached between restarts (none: compile every start).
+    pub cache_dir: Option<PathBuf>,
     /// The policy chain, in order.
     pub policies: Vec<PolicyConfig>,
 }
@@ -203,6 +205,8 @@ struct RawConfig {
     #[serde(default)]
     openpgp: RawOpenPgp,
     #[serde(default)]
+    wasm: RawWasm,
+    #[serde(default)]
     policy: Vec<Spanned<RawPolicy>>,
 }
 
@@ -232,6 +236,12 @@ struct RawAudit {
 #[serde(deny_unknown_fields)]
 struct RawOpenPgp {
     certs: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWasm {
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -470,6 +480,7 @@ impl Config {
             metrics_listen,
             audit,
             openpgp_certs,
+            cache_dir: raw.wasm.cache_dir.map(|p| resolve(base, &p)),
             policies,
         })
     }

@@ -30,7 +30,7 @@ pub fn build_pipeline(runtime: &Runtime, config: &Config) -> anyhow::Result<Pipe
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::new(config.cache_dir.as_deref())?;
     let pipeline = build_pipeline(&runtime, &config)?;
     let metrics = Metrics::new().context("cannot register metrics")?;
     metrics.register_policies(&pipeline.chain.names());
@@ -144,11 +144,18 @@ fn spawn_reloader(runtime: Runtime, config: Config, shared: Arc<Shared>) -> anyh
                     let names = pipeline.chain.names().join(", ");
                     if let Ok(mut current) = shared.pipeline.write() {
                         *current = Arc::new(pipeline);
+                        shared.metrics.reloads.with_label_values(&["ok"]).inc();
                         tracing::info!("reloaded: policies {names}");
                     }
                 }
-                Ok(Err(e)) => tracing::warn!("reload failed, keeping the running policies: {e:#}"),
-                Err(e) => tracing::warn!("reload failed, keeping the running policies: {e}"),
+                Ok(Err(e)) => {
+                    shared.metrics.reloads.with_label_values(&["error"]).inc();
+                    tracing::warn!("reload failed, keeping the running policies: {e:#}");
+                }
+                Err(e) => {
+                    shared.metrics.reloads.with_label_values(&["error"]).inc();
+                    tracing::warn!("reload failed, keeping the running policies: {e}");
+                }
             }
         }
     });

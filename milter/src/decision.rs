@@ -215,6 +215,8 @@ pub struct PolicyResult {
     pub on_error: OnError,
     /// Evaluation time.
     pub elapsed: std::time::Duration,
+    /// Largest linear memory of the instance, in bytes.
+    pub memory_peak: usize,
 }
 
 impl PolicyResult {
@@ -336,6 +338,7 @@ mod tests {
             }),
             on_error: OnError::Tempfail,
             elapsed: Duration::ZERO,
+            memory_peak: 0,
         }
     }
 
@@ -422,6 +425,7 @@ mod tests {
             outcome: Err((ErrorKind::Deadline, "deadline".into())),
             on_error,
             elapsed: Duration::ZERO,
+            memory_peak: 0,
         };
         assert_eq!(
             combine(&[failed(OnError::Tempfail)]).action,

@@ -144,7 +144,7 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     match Config::load(path) {
         Ok(config) => {
             // Compiling the policies catches a module that is not a valid component.
-            let runtime = wasmilter::policy::Runtime::new()?;
+            let runtime = wasmilter::policy::Runtime::new(config.cache_dir.as_deref())?;
             if let Err(e) = runtime.load_chain(&config.policies) {
                 eprintln!("{}:0: policy: {e}", path.display());
                 return Ok(ExitCode::FAILURE);
@@ -178,7 +178,7 @@ fn test(
             anyhow::bail!("no policy named {name:?} in {}", config.source.display());
         }
     }
-    let runtime = wasmilter::policy::Runtime::new()?;
+    let runtime = wasmilter::policy::Runtime::new(config.cache_dir.as_deref())?;
     let pipeline = wasmilter::daemon::build_pipeline(&runtime, &config)?;
     let files = testing::message_files(paths)?;
 

@@ -36,6 +36,10 @@ pub struct Metrics {
     pub internal_errors: IntCounter,
     /// Addresses with an OpenPGP certificate.
     pub openpgp_addresses: IntGauge,
+    /// Largest linear memory a policy instance used.
+    pub policy_memory_peak: IntGaugeVec,
+    /// Config reloads by result.
+    pub reloads: IntCounterVec,
 }
 
 #[allow(
@@ -118,6 +122,22 @@ impl Metrics {
             "Recipient addresses with an OpenPGP certificate loaded.",
         )?;
         registry.register(Box::new(openpgp_addresses.clone()))?;
+        let policy_memory_peak = IntGaugeVec::new(
+            Opts::new(
+                "wasmilter_policy_memory_peak_bytes",
+                "Largest linear memory one instance of the policy used.",
+            ),
+            &["policy"],
+        )?;
+        registry.register(Box::new(policy_memory_peak.clone()))?;
+        let reloads = counter(
+            "wasmilter_reloads_total",
+            "Config reloads (SIGHUP) by result.",
+            &["result"],
+        )?;
+        for result in ["ok", "error"] {
+            reloads.with_label_values(&[result]);
+        }
         let build_info = IntGaugeVec::new(
             Opts::new("wasmilter_build_info", "Build information."),
             &["version"],
@@ -147,6 +167,8 @@ impl Metrics {
             in_flight,
             internal_errors,
             openpgp_addresses,
+            policy_memory_peak,
+            reloads,
         })
     }
 
@@ -170,6 +192,11 @@ impl Metrics {
         self.policy_duration
             .with_label_values(&[&result.name])
             .observe(result.elapsed.as_secs_f64());
+        let peak = self.policy_memory_peak.with_label_values(&[&result.name]);
+        let used = i64::try_from(result.memory_peak).unwrap_or(i64::MAX);
+        if used > peak.get() {
+            peak.set(used);
+        }
         match &result.outcome {
             Ok(v) => {
                 self.policy_verdicts

@@ -514,3 +514,95 @@ async fn encryption_covers_an_added_recipient() {
     );
     assert!(!replaced_body(&actions).is_empty());
 }
+
+fn sighup(d: &Daemon) {
+    let ok = Command::new("kill")
+        .args(["-HUP", &d.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+}
+
+/// Waits until the reload counter shows `n` reloads with `result`.
+fn wait_reloads(d: &Daemon, result: &str, n: u32) {
+    let want = format!("wasmilter_reloads_total{{result=\"{result}\"}} {n}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if scrape(d.metrics).contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {want} within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_swaps_the_policies_and_a_bad_reload_keeps_the_old_set() {
+    let accept = format!(
+        "[[policy]]\nname = \"p\"\nmodule = \"{}\"\n",
+        policy_path("accept-all").display()
+    );
+    let reject = format!(
+        "[[policy]]\nname = \"p\"\nmodule = \"{}\"\n",
+        policy_path("reject").display()
+    );
+    let d = start(&accept, &[]);
+    let config_path = d._dir.path().join("wasmilter.toml");
+    let (status, _) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    assert_eq!(status, Status::Accept);
+
+    // A good reload swaps the chain.
+    let text = std::fs::read_to_string(&config_path).expect("read config");
+    std::fs::write(&config_path, text.replace(&accept, &reject)).expect("write config");
+    sighup(&d);
+    wait_reloads(&d, "ok", 1);
+    let (status, _) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    assert!(matches!(status, Status::Reject { .. }), "{status:?}");
+
+    // A bad reload (broken TOML, then a module that is not a component) keeps the old set.
+    std::fs::write(&config_path, "[milter\nlisten = ").expect("write config");
+    sighup(&d);
+    wait_reloads(&d, "error", 1);
+    let junk = d._dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm at all").expect("write junk");
+    std::fs::write(
+        &config_path,
+        text.replace(
+            &accept,
+            &format!(
+                "[[policy]]\nname = \"p\"\nmodule = \"{}\"\n",
+                junk.display()
+            ),
+        ),
+    )
+    .expect("write config");
+    sighup(&d);
+    wait_reloads(&d, "error", 2);
+    let (status, _) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    assert!(
+        matches!(status, Status::Reject { .. }),
+        "still the reject policy: {status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_memory_peak_is_reported_per_policy() {
+    let accept = format!(
+        "[[policy]]\nname = \"p\"\nmodule = \"{}\"\n",
+        policy_path("accept-all").display()
+    );
+    let d = start(&accept, &[]);
+    let (status, _) = send(d.milter, &["alice@example.test"], PLAIN, b"hello\r\n").await;
+    assert_eq!(status, Status::Accept);
+    let metrics = scrape(d.metrics);
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("wasmilter_policy_memory_peak_bytes{policy=\"p\"}"))
+        .unwrap_or_else(|| panic!("no memory peak in {metrics}"));
+    let bytes: u64 = line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("number");
+    assert!(bytes >= 65536, "{line}");
+}

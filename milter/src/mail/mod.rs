@@ -578,7 +578,10 @@ mod tests {
             --b--\r\n";
         let m = parse(raw);
         assert_eq!(m.parts[0].text.as_deref(), Some("nothing sensitive here\n"));
-        assert_eq!(m.parts[0].filename.as_deref(), Some("statement-287-65-4312.txt"));
+        assert_eq!(
+            m.parts[0].filename.as_deref(),
+            Some("statement-287-65-4312.txt")
+        );
         assert_eq!(m.parts[1].text, None, "binary stays binary");
     }
 
@@ -613,7 +616,10 @@ mod tests {
 
     #[test]
     fn invisible_and_unusual_characters_are_normalised() {
-        assert_eq!(normalise("4111\u{a0}1111\u{200b}1111 1111"), "4111 11111111 1111");
+        assert_eq!(
+            normalise("4111\u{a0}1111\u{200b}1111 1111"),
+            "4111 11111111 1111"
+        );
         assert_eq!(normalise("１２３\u{2013}45\u{2212}6789"), "123-45-6789");
         assert!(matches!(normalise("plain"), Cow::Borrowed(_)));
         assert!(matches!(normalise("café"), Cow::Borrowed(_)));

@@ -68,6 +68,7 @@ impl HostState {
                     .table_elements(MAX_TABLE_ELEMENTS)
                     .build(),
                 denied: false,
+                peak: 0,
             },
             mail,
             scanner,
@@ -91,11 +92,17 @@ impl HostState {
 pub(super) struct Limits {
     inner: StoreLimits,
     denied: bool,
+    peak: usize,
 }
 
 impl Limits {
     pub(super) fn denied(&self) -> bool {
         self.denied
+    }
+
+    /// The largest linear memory granted, in bytes.
+    pub(super) fn peak(&self) -> usize {
+        self.peak
     }
 }
 
@@ -108,6 +115,9 @@ impl ResourceLimiter for Limits {
     ) -> wasmtime::Result<bool> {
         let ok = self.inner.memory_growing(current, desired, maximum)?;
         self.denied |= !ok;
+        if ok {
+            self.peak = self.peak.max(desired);
+        }
         Ok(ok)
     }
 

@@ -105,9 +105,9 @@ impl Drop for Ticker {
 }
 
 impl Runtime {
-    /// Creates the engine (component model, epoch interruption, pooling allocator) and starts
-    /// the epoch ticker.
-    pub fn new() -> anyhow::Result<Runtime> {
+    /// Creates the engine (component model, epoch interruption, pooling allocator, and an
+    /// on-disk cache of compiled code when `cache_dir` is given) and starts the epoch ticker.
+    pub fn new(cache_dir: Option<&std::path::Path>) -> anyhow::Result<Runtime> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(512)
             .total_core_instances(2048)
@@ -123,6 +123,14 @@ impl Runtime {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if let Some(dir) = cache_dir {
+            let mut cache_config = wasmtime::CacheConfig::new();
+            cache_config.with_directory(dir);
+            let cache = wasmtime::Cache::new(cache_config).map_err(|e| {
+                anyhow::anyhow!("cannot use the policy cache {}: {e}", dir.display())
+            })?;
+            config.cache(Some(cache));
+        }
         let engine = Engine::new(&config)
             .map_err(|e| anyhow::anyhow!("cannot create the wasm engine: {e}"))?;
 
@@ -296,17 +304,22 @@ impl Chain {
 impl LoadedPolicy {
     fn evaluate(&self, mail: &Arc<Mail>) -> PolicyResult {
         let started = Instant::now();
-        let outcome = self.run(mail);
+        let (outcome, memory_peak) = self.run(mail);
         PolicyResult {
             name: self.config.name.clone(),
             mode: self.config.mode,
             outcome,
             on_error: self.config.on_error,
             elapsed: started.elapsed(),
+            memory_peak,
         }
     }
 
-    fn run(&self, mail: &Arc<Mail>) -> Result<crate::decision::Verdict, (ErrorKind, String)> {
+    /// One fresh instance, one call; gives the verdict and the memory peak.
+    fn run(
+        &self,
+        mail: &Arc<Mail>,
+    ) -> (Result<crate::decision::Verdict, (ErrorKind, String)>, usize) {
         let memory_bytes = (self.config.memory_mb.min(MAX_MEMORY_MB) as usize) << 20;
         let state = HostState::new(
             mail.clone(),
@@ -327,10 +340,18 @@ impl LoadedPolicy {
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
 
+        let outcome = self.call(&mut store);
+        (outcome, store.data().limits.peak())
+    }
+
+    fn call(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> Result<crate::decision::Verdict, (ErrorKind, String)> {
         let instance = self
             .pre
-            .instantiate(&mut store)
-            .map_err(|e| classify(&store, e, ErrorKind::Instantiate))?;
+            .instantiate(&mut *store)
+            .map_err(|e| classify(store, e, ErrorKind::Instantiate))?;
         let message = store
             .data_mut()
             .table
@@ -338,10 +359,10 @@ impl LoadedPolicy {
             .map_err(|e| (ErrorKind::Instantiate, format!("resource table: {e}")))?;
         let verdict = instance
             .call_evaluate(
-                &mut store,
+                &mut *store,
                 wasmtime::component::Resource::new_borrow(message.rep()),
             )
-            .map_err(|e| classify(&store, e, ErrorKind::Trap))?;
+            .map_err(|e| classify(store, e, ErrorKind::Trap))?;
 
         host::convert_verdict(verdict).map_err(|why| (ErrorKind::BadVerdict, why))
     }
