@@ -157,3 +157,121 @@ fn the_whole_corpus_goes_through_without_a_crash() {
         }
     }
 }
+
+/// With `[wasm] cache_dir`, compiled policy code lands on disk, so the next start reuses it.
+#[test]
+fn compiled_policies_are_cached_on_disk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[wasm]\ncache_dir = \"{}\"\n[[policy]]\nname = \"phi-dlp\"\nmodule = \"builtin:phi-dlp\"\n",
+            cache.display()
+        ),
+    )
+    .expect("write");
+    let out = wasmilter()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut files = 0;
+    let mut stack = vec![cache.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                files += 1;
+            }
+        }
+    }
+    assert!(files > 0, "nothing cached in {}", cache.display());
+}
+
+/// The policy author's harness: golden files beside messages, `--bless` to write them, a
+/// readable difference and a failing exit on a mismatch, directories walked.
+#[test]
+fn golden_files_pass_fail_and_bless() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/testing/quarantine-word.wasm");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[policy]]\nname = \"word\"\nmodule = \"{}\"\n[policy.settings]\nword = \"bananas\"\n",
+            policy.display()
+        ),
+    )
+    .expect("write");
+    let msgs = dir.path().join("msgs/nested");
+    std::fs::create_dir_all(&msgs).expect("mkdir");
+    std::fs::write(
+        msgs.join("hit.eml"),
+        "Subject: bananas today\r\nTo: a@example.test\r\n\r\nhi\r\n",
+    )
+    .expect("write");
+    std::fs::write(
+        msgs.join("miss.eml"),
+        "Subject: apples\r\nTo: a@example.test\r\n\r\nhi\r\n",
+    )
+    .expect("write");
+
+    let run = |extra: &[&str]| {
+        wasmilter()
+            .args(["test", "--config"])
+            .arg(&config)
+            .args(extra)
+            .arg(dir.path().join("msgs"))
+            .output()
+            .expect("run")
+    };
+
+    // Bless writes one golden file per message.
+    let out = run(&["--bless"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let golden = std::fs::read_to_string(msgs.join("hit.expected.toml")).expect("golden written");
+    assert!(golden.contains("action = \"quarantine\""), "{golden}");
+    let golden_miss =
+        std::fs::read_to_string(msgs.join("miss.expected.toml")).expect("golden written");
+    assert!(
+        golden_miss.contains("add X-Word-Checked: yes"),
+        "{golden_miss}"
+    );
+
+    // Now they pass.
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l == "2 passed, 0 failed"),
+        "{stderr}"
+    );
+
+    // A wrong expectation fails with a readable difference.
+    std::fs::write(msgs.join("miss.expected.toml"), "action = \"reject\"\n").expect("write");
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("action: expected \"reject\", got \"accept\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().any(|l| l == "1 passed, 1 failed"),
+        "{stderr}"
+    );
+}
