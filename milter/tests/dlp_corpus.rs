@@ -220,3 +220,44 @@ fn site_mrn_format_replaces_the_default() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// Every message of the shared corpus (about 600 real and malformed messages) goes through
+/// decoding and every detector without a crash.
+#[test]
+fn the_whole_corpus_scans_without_a_crash() {
+    let root = dlp_corpus().join("..");
+    let mut files = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read corpus") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("eml" | "txt" | "msg" | "mbox")
+            ) {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 400, "corpus has {} files", files.len());
+    files.sort();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmilter"))
+        .args(["scan", "--json"])
+        .args(&files)
+        .output()
+        .expect("run wasmilter scan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), files.len());
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(line).expect("one JSON object per line");
+        assert!(v["findings"].is_array(), "{line}");
+    }
+}

@@ -21,7 +21,8 @@ use super::Part;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Bytes that archives, documents and uuencoded blocks may expand to, for the whole
-    /// message. Default 64 MiB: a few times the largest attachments mail systems pass.
+    /// message. Default 32 MiB: three times Postfix's default message size limit, and what
+    /// twenty messages in flight can hold at once without trouble.
     pub max_decoded_bytes: usize,
     /// How many archives deep entries are opened (an archive in a message is depth 1).
     /// Default 4.
@@ -38,7 +39,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_decoded_bytes: 64 << 20,
+            max_decoded_bytes: 32 << 20,
             max_depth: 4,
             max_entries: 1000,
             max_ratio: 200,
