@@ -258,13 +258,15 @@ impl Expected {
                 out.push(format!("header edit unexpected: + {e}"));
             }
         }
-        if let Some(edits) = &self.envelope_edits {
-            if *edits != report.envelope_edits {
-                out.push(format!(
-                    "envelope edits: expected {edits:?}, got {:?}",
-                    report.envelope_edits
-                ));
-            }
+        if let Some(edits) = self
+            .envelope_edits
+            .as_ref()
+            .filter(|e| **e != report.envelope_edits)
+        {
+            out.push(format!(
+                "envelope edits: expected {edits:?}, got {:?}",
+                report.envelope_edits
+            ));
         }
         out
     }
