@@ -137,6 +137,8 @@ pub const DEFAULT_MRN: &str =
 
 /// How far (bytes, either side) a keyword may stand from a match to raise its confidence.
 const WINDOW: usize = 300;
+/// How far from a candidate the checks ever look for a keyword, keyword included.
+pub const KEYWORD_REACH: usize = WINDOW + 32;
 /// How far before a match a keyword may stand when the keyword is what makes it a finding
 /// (bare SSNs, routing numbers).
 const GATE_BEFORE: usize = 100;

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 /// What a keyword is context for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -200,28 +200,60 @@ pub fn all() -> impl Iterator<Item = &'static str> {
 #[derive(Debug)]
 pub struct Keywords {
     automaton: AhoCorasick,
-    /// Per pattern: its topic and whether word characters may follow.
-    patterns: Vec<(Topic, bool)>,
+    /// Per pattern: the topics it counts for as a whole word, and those it counts for when
+    /// word characters follow (keywords marked with `*`).
+    patterns: Vec<(u16, u16)>,
 }
 
 impl Keywords {
-    /// Compiles the shipped keyword lists.
+    /// Compiles the shipped keyword lists into one automaton (a DFA, leftmost-longest: where
+    /// keywords overlap, the longest wins and carries the topics of the shorter ones it
+    /// starts with, so `patient id` still counts as clinical context).
     pub fn new() -> Result<Keywords, aho_corasick::BuildError> {
-        let mut words = Vec::new();
-        let mut patterns = Vec::new();
+        let mut words: Vec<&str> = Vec::new();
+        let mut patterns: Vec<(u16, u16)> = Vec::new();
         for (topic, list) in KEYWORDS {
             for word in *list {
                 let (word, prefix) = match word.strip_suffix('*') {
                     Some(w) => (w, true),
                     None => (*word, false),
                 };
-                words.push(word);
-                patterns.push((*topic, prefix));
+                let bit = 1 << topic.index();
+                let i = match words.iter().position(|w| *w == word) {
+                    Some(i) => i,
+                    None => {
+                        words.push(word);
+                        patterns.push((0, 0));
+                        words.len() - 1
+                    }
+                };
+                patterns[i].0 |= bit;
+                if prefix {
+                    patterns[i].1 |= bit;
+                }
             }
         }
+
+        // A longer keyword inherits the topics of the keywords it starts with.
+        let own = patterns.clone();
+        for (i, word) in words.iter().enumerate() {
+            for (j, shorter) in words.iter().enumerate() {
+                if i == j || !word.starts_with(shorter) {
+                    continue;
+                }
+                let next = word[shorter.len()..].chars().next();
+                let (whole, prefix) = own[j];
+                patterns[i].0 |= prefix;
+                if !next.is_some_and(char::is_alphanumeric) {
+                    patterns[i].0 |= whole;
+                }
+            }
+        }
+
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&words)?;
         Ok(Keywords {
             automaton,
@@ -230,24 +262,62 @@ impl Keywords {
     }
 
     /// Finds every keyword in `text`, in one pass.
+    #[cfg(test)]
     pub fn find(&self, text: &str) -> Hits {
-        let mut by_topic: [Vec<Range<usize>>; TOPICS] = Default::default();
-        for m in self.automaton.find_overlapping_iter(text) {
-            let Some(&(topic, prefix)) = self.patterns.get(m.pattern().as_usize()) else {
+        let mut hits = Hits::default();
+        self.find_in(text, 0..text.len(), &mut hits);
+        hits
+    }
+
+    /// Adds the keywords of `text[range]` to `hits`, which already holds those before
+    /// `hits.searched`; regions are searched in text order.
+    pub fn find_in(&self, text: &str, range: Range<usize>, hits: &mut Hits) {
+        let mut end = range.end.min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        if end <= hits.searched {
+            return;
+        }
+        // Start a keyword's length early, so that one cut by the last region is found.
+        let mut start = range.start.max(hits.searched.saturating_sub(MAX_KEYWORD));
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let Some(region) = text.get(start..end) else {
+            return;
+        };
+        let input = aho_corasick::Input::new(region);
+        for m in self.automaton.find_iter(input) {
+            let (s, e) = (start + m.start(), start + m.end());
+            if e <= hits.searched {
+                continue;
+            }
+            let Some(&(whole, prefix)) = self.patterns.get(m.pattern().as_usize()) else {
                 continue;
             };
-            let before = text[..m.start()].chars().next_back();
-            let after = text[m.end()..].chars().next();
-            let word_start = !before.is_some_and(char::is_alphanumeric);
-            let word_end = prefix || !after.is_some_and(char::is_alphanumeric);
-            if word_start && word_end {
-                by_topic[topic.index()].push(m.range());
+            let before = text[..s].chars().next_back();
+            if before.is_some_and(char::is_alphanumeric) {
+                continue;
+            }
+            let after = text[e..].chars().next();
+            let topics = if after.is_some_and(char::is_alphanumeric) {
+                prefix
+            } else {
+                whole
+            };
+            for (t, list) in hits.by_topic.iter_mut().enumerate() {
+                if topics & (1 << t) != 0 {
+                    list.push(s..e);
+                }
             }
         }
-        for hits in &mut by_topic {
-            hits.sort_by_key(|h| h.start);
+        hits.searched = end;
+        for list in &mut hits.by_topic {
+            if !list.is_sorted_by_key(|h| h.start) {
+                list.sort_by_key(|h| h.start);
+            }
         }
-        Hits { by_topic }
     }
 }
 
@@ -255,6 +325,8 @@ impl Keywords {
 #[derive(Debug, Default)]
 pub struct Hits {
     by_topic: [Vec<Range<usize>>; TOPICS],
+    /// The text before this offset has been searched.
+    searched: usize,
 }
 
 impl Hits {
@@ -310,6 +382,13 @@ impl Hits {
 mod tests {
     use super::*;
 
+    fn spans(hits: &Hits, topic: Topic) -> Vec<(usize, usize)> {
+        hits.by_topic[topic.index()]
+            .iter()
+            .map(|r| (r.start, r.end))
+            .collect()
+    }
+
     fn keywords() -> Keywords {
         Keywords::new().unwrap_or_else(|e| panic!("keywords compile: {e}"))
     }
@@ -326,12 +405,35 @@ mod tests {
     fn whole_words_only_unless_prefix() {
         let k = keywords();
         let hits = k.find("adobe reader, cards on file, DOB: x");
-        assert_eq!(hits.by_topic[Topic::Birth.index()], [29..32]);
+        assert_eq!(spans(&hits, Topic::Birth), [(29, 32)]);
         assert_eq!(
             hits.by_topic[Topic::Card.index()].len(),
             1,
             "card* matches cards"
         );
+    }
+
+    #[test]
+    fn overlapping_keywords_keep_every_topic() {
+        let k = keywords();
+        let hits = k.find("patient id 12");
+        assert_eq!(spans(&hits, Topic::Mrn), [(0, 10)]);
+        assert_eq!(spans(&hits, Topic::Clinical), [(0, 10)]);
+        let hits = k.find("ICD-10-CM: x; cardholder");
+        assert_eq!(spans(&hits, Topic::Diagnosis), [(0, 9)]);
+        assert_eq!(spans(&hits, Topic::Card), [(14, 18)]);
+    }
+
+    #[test]
+    fn regions_add_up_to_the_whole() {
+        let k = keywords();
+        let text = "x ".repeat(40) + "social security " + &"y ".repeat(40) + "DOB";
+        let whole = k.find(&text);
+        let mut parts = Hits::default();
+        for end in [50, 90, 95, text.len()] {
+            k.find_in(&text, end.saturating_sub(60)..end, &mut parts);
+        }
+        assert_eq!(parts.by_topic, whole.by_topic);
     }
 
     #[test]

@@ -14,8 +14,9 @@
 //!    hold a match. Prose without digits costs this pass and nothing else.
 //! 2. In each window one [`regex::RegexSet`] of every detector's pattern says which detectors
 //!    have a candidate there; only those run their own pattern, and only over the window.
-//! 3. The keywords of every detector are found in one aho-corasick pass over the text, the
-//!    first time a candidate needs them; proximity is a binary search over those hits.
+//! 3. The keywords of every detector are found by one aho-corasick automaton, over the
+//!    stretches of text around windows that hold candidates, each searched at most once;
+//!    proximity is a binary search over those hits.
 //!
 //! The matched value leaves this module in [`Match::value`] for `wasmilter scan` and tests,
 //! and masked ([`Match::masked`]) otherwise. Policies only ever receive counts; no value may
@@ -216,7 +217,7 @@ impl Scanner {
             }
         }
 
-        let mut hits: Option<Hits> = None;
+        let mut hits = Hits::default();
         let mut out = Vec::new();
         for window in windows(text) {
             let Some(slice) = text.get(window.clone()) else {
@@ -227,11 +228,14 @@ impl Scanner {
                 continue;
             }
 
-            // The keywords of the whole text, found once, when first needed.
-            let hits = hits.get_or_insert_with(|| self.keywords.find(text));
+            // The keywords that can bear on this window's candidates: each stretch of text is
+            // searched once, when a candidate first needs it.
+            let reach = detectors::KEYWORD_REACH;
+            let region = window.start.saturating_sub(reach)..(window.end + reach).min(text.len());
+            self.keywords.find_in(text, region, &mut hits);
             let cx = detectors::Context {
                 text,
-                hits,
+                hits: &hits,
                 site_mrn: self.site_mrn,
             };
             let mut found = Vec::new();
@@ -290,26 +294,41 @@ impl Scanner {
 fn windows(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut out: Vec<Range<usize>> = Vec::new();
+    let mut current: Option<Range<usize>> = None;
     for (i, &b) in bytes.iter().enumerate() {
-        let margin = match b {
-            b'0'..=b'9' => MARGIN,
-            b'@' => EMAIL_MARGIN,
-            _ => continue,
+        let margin = if b.wrapping_sub(b'0') < 10 {
+            MARGIN
+        } else if b == b'@' {
+            EMAIL_MARGIN
+        } else {
+            continue;
         };
-        let mut start = i.saturating_sub(margin);
-        while !text.is_char_boundary(start) {
-            start -= 1;
-        }
-        let mut end = (i + 1 + margin).min(bytes.len());
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
-        match out.last_mut() {
-            Some(last) if last.end >= start => last.end = last.end.max(end),
-            _ => out.push(start..end),
+        let start = i.saturating_sub(margin);
+        let end = (i + 1 + margin).min(bytes.len());
+        match &mut current {
+            Some(w) if w.end >= start => w.end = w.end.max(end),
+            _ => {
+                out.extend(current.replace(start..end));
+            }
         }
     }
-    out
+    out.extend(current);
+
+    // Char boundaries only now, once per window; windows that come to touch are merged.
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(out.len());
+    for mut w in out {
+        while !text.is_char_boundary(w.start) {
+            w.start -= 1;
+        }
+        while !text.is_char_boundary(w.end) {
+            w.end += 1;
+        }
+        match merged.last_mut() {
+            Some(last) if last.end >= w.start => last.end = last.end.max(w.end),
+            _ => merged.push(w),
+        }
+    }
+    merged
 }
 
 /// Collapses matches into counted findings, one per detector, in first-seen order.

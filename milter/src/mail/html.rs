@@ -75,7 +75,7 @@ pub fn to_text(html: &str) -> String {
             match entity {
                 Some((end, ';')) if hidden.is_none() => {
                     let mut decoded = String::new();
-                    add_html_token(&mut decoded, rest[..=end].as_bytes(), false);
+                    add_html_token(&mut decoded, &rest.as_bytes()[..=end], false);
                     out.push_text(&decoded);
                     rest = &rest[end + 1..];
                 }

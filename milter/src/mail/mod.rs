@@ -1,7 +1,7 @@
 //! The message as policies see it: the envelope, the headers and the leaf MIME parts, parsed
 //! once with `mail-parser` and decoded so that detectors read what a person would: transfer
-//! encodings, RFC 2047 and RFC 2231, charsets, HTML reduced to text ([`html`]), nested
-//! messages, and through [`extract`] the text of attachments (sniffed text, uuencoded files,
+//! encodings, RFC 2047 and RFC 2231, charsets, HTML reduced to text (`html.rs`), nested
+//! messages, and through `extract.rs` the text of attachments (sniffed text, uuencoded files,
 //! ZIP archives, office documents) under documented [`Limits`].
 
 mod extract;
