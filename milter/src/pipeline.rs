@@ -287,7 +287,15 @@ impl Pipeline {
             .message
             .get(incoming.body_offset..)
             .unwrap_or_default();
-        let entity = actions::inner_entity(&incoming.headers, body);
+        // Header protection (RFC 9788 style): when a detector found something in the
+        // headers, the protected headers travel inside the encryption and the outer Subject
+        // is replaced, so the finding is not delivered in the clear.
+        let protect = outcome.decision.findings.iter().any(|f| f.part == "header");
+        let entity = if protect {
+            actions::protected_entity(&incoming.headers, body)
+        } else {
+            actions::inner_entity(&incoming.headers, body)
+        };
         let armored = match actions::openpgp::encrypt(&entity, &certs) {
             Ok(a) => a,
             Err(e) => {
@@ -317,6 +325,10 @@ impl Pipeline {
             headers.remove(&name);
         }
         headers.set("Content-Type", &actions::pgp_mime_content_type(&boundary));
+        if protect {
+            headers.set("Subject", actions::PROTECTED_SUBJECT);
+            outcome.record.tags.push("headers-protected".into());
+        }
         if headers.get("MIME-Version").is_empty() {
             headers.add("MIME-Version", "1.0");
         }

@@ -606,3 +606,35 @@ async fn the_memory_peak_is_reported_per_policy() {
         .expect("number");
     assert!(bytes >= 65536, "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ssn_in_the_subject_does_not_travel_in_the_clear() {
+    let alice = cert("Alice <alice@example.test>");
+    let d = start(PHI_DLP, &[alice]);
+    let headers = [
+        ("Subject", "SSN 123-45-6789 results"),
+        ("Content-Type", "text/plain"),
+    ];
+    let (status, actions) = send(
+        d.milter,
+        &["alice@example.test"],
+        &headers,
+        b"see subject\r\n",
+    )
+    .await;
+    assert_eq!(status, Status::Accept);
+    assert!(
+        has_header(&actions, "X-Wasmilter", "action=encrypt"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(
+            |a| matches!(a, EomAction::ChangeHeader { name, index: 1, value }
+            if name.to_bytes() == b"Subject" && value.to_bytes() == b"[...]")
+        ),
+        "{actions:?}"
+    );
+    for a in &actions {
+        assert!(!format!("{a:?}").contains("123-45-6789"), "leak in {a:?}");
+    }
+}

@@ -163,6 +163,58 @@ pub fn inner_entity(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The outer Subject of a message whose headers are protected.
+pub const PROTECTED_SUBJECT: &str = "[...]";
+
+/// Headers copied inside the encryption when headers are protected.
+const PROTECTED: [&str; 11] = [
+    "Subject",
+    "From",
+    "To",
+    "Cc",
+    "Reply-To",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Keywords",
+    "Comments",
+];
+
+/// The original MIME entity with the protected headers inside it, marked `hp="cipher"` on its
+/// Content-Type (RFC 9788), so a reader shows the real Subject after decryption.
+pub fn protected_entity(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 1024);
+    let mut push = |name: &str, value: &str| {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(&crlf(value.as_bytes()));
+        out.extend_from_slice(b"\r\n");
+    };
+    let mut has_type = false;
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("content-type") {
+            has_type = true;
+            push(
+                name,
+                &format!("{}; hp=\"cipher\"", value.trim_end().trim_end_matches(';')),
+            );
+        } else if is_content_header(name) || PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(name))
+        {
+            push(name, value);
+        }
+    }
+    if !has_type {
+        push(
+            "Content-Type",
+            "text/plain; charset=us-ascii; hp=\"cipher\"",
+        );
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
 /// Normalises bare LF (and bare CR) to CRLF.
 pub fn crlf(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
@@ -304,6 +356,23 @@ mod tests {
         assert_eq!(
             entity,
             b"Content-Type: text/plain;\r\n\tcharset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nbody\r\n"
+        );
+    }
+
+    #[test]
+    fn protected_entity_carries_the_headers_and_marks_the_type() {
+        let headers = vec![
+            ("Subject".to_owned(), "SSN 123-45-6789".to_owned()),
+            ("X-Other".to_owned(), "kept outside".to_owned()),
+            (
+                "Content-Type".to_owned(),
+                "text/plain; charset=utf-8".to_owned(),
+            ),
+        ];
+        let entity = String::from_utf8(protected_entity(&headers, b"body\r\n")).expect("utf8");
+        assert_eq!(
+            entity,
+            "Subject: SSN 123-45-6789\r\nContent-Type: text/plain; charset=utf-8; hp=\"cipher\"\r\n\r\nbody\r\n"
         );
     }
 
