@@ -23,6 +23,7 @@ pub fn build_pipeline(runtime: &Runtime, config: &Config) -> anyhow::Result<Pipe
         None => CertStore::empty(),
     };
     Ok(Pipeline {
+        scanner: runtime.scanner().clone(),
         chain,
         certs: Arc::new(certs),
     })

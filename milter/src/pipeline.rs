@@ -24,6 +24,8 @@ pub struct Pipeline {
     pub chain: Chain,
     /// OpenPGP certificates.
     pub certs: Arc<CertStore>,
+    /// The host's detectors, to find which headers must not stay outside the encryption.
+    pub scanner: Arc<crate::dlp::Scanner>,
 }
 
 /// A message as the MTA handed it over.
@@ -216,6 +218,29 @@ impl Pipeline {
         outcome
     }
 
+    /// Names of the headers in which a detector finds an identifier (medium confidence or
+    /// more; e-mail addresses and phone numbers do not count), judged on the decoded value.
+    fn sensitive_headers(&self, incoming: &Incoming<'_>, mail: &Mail) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (i, (name, raw)) in incoming.headers.iter().enumerate() {
+            let decoded = mail
+                .headers
+                .get(i)
+                .filter(|h| h.name.eq_ignore_ascii_case(name))
+                .map_or(raw.as_str(), |h| h.value.as_str());
+            let hit = [decoded, raw.as_str()].iter().any(|text| {
+                self.scanner.findings(text, &[]).iter().any(|f| {
+                    f.confidence >= crate::dlp::Confidence::Medium
+                        && !matches!(f.detector, "email" | "phone")
+                })
+            });
+            if hit && !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
     fn encrypt(
         &self,
         incoming: &Incoming<'_>,
@@ -291,8 +316,13 @@ impl Pipeline {
         // headers, the protected headers travel inside the encryption and the outer Subject
         // is replaced, so the finding is not delivered in the clear.
         let protect = outcome.decision.findings.iter().any(|f| f.part == "header");
+        let sensitive = if protect {
+            self.sensitive_headers(incoming, mail)
+        } else {
+            Vec::new()
+        };
         let entity = if protect {
-            actions::protected_entity(&incoming.headers, body)
+            actions::protected_entity(&incoming.headers, &sensitive, body)
         } else {
             actions::inner_entity(&incoming.headers, body)
         };
@@ -326,6 +356,11 @@ impl Pipeline {
         }
         headers.set("Content-Type", &actions::pgp_mime_content_type(&boundary));
         if protect {
+            for name in &sensitive {
+                if !name.eq_ignore_ascii_case("subject") {
+                    headers.remove(name);
+                }
+            }
             headers.set("Subject", actions::PROTECTED_SUBJECT);
             outcome.record.tags.push("headers-protected".into());
         }

@@ -183,7 +183,12 @@ const PROTECTED: [&str; 11] = [
 
 /// The original MIME entity with the protected headers inside it, marked `hp="cipher"` on its
 /// Content-Type (RFC 9788), so a reader shows the real Subject after decryption.
-pub fn protected_entity(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+/// `sensitive` names further headers that move inside (and are removed outside).
+pub fn protected_entity(
+    headers: &[(String, String)],
+    sensitive: &[String],
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 1024);
     let mut push = |name: &str, value: &str| {
         out.extend_from_slice(name.as_bytes());
@@ -199,7 +204,9 @@ pub fn protected_entity(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
                 name,
                 &format!("{}; hp=\"cipher\"", value.trim_end().trim_end_matches(';')),
             );
-        } else if is_content_header(name) || PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(name))
+        } else if is_content_header(name)
+            || PROTECTED.iter().any(|p| p.eq_ignore_ascii_case(name))
+            || sensitive.iter().any(|s| s.eq_ignore_ascii_case(name))
         {
             push(name, value);
         }
@@ -369,7 +376,7 @@ mod tests {
                 "text/plain; charset=utf-8".to_owned(),
             ),
         ];
-        let entity = String::from_utf8(protected_entity(&headers, b"body\r\n")).expect("utf8");
+        let entity = String::from_utf8(protected_entity(&headers, &[], b"body\r\n")).expect("utf8");
         assert_eq!(
             entity,
             "Subject: SSN 123-45-6789\r\nContent-Type: text/plain; charset=utf-8; hp=\"cipher\"\r\n\r\nbody\r\n"
