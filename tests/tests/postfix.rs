@@ -717,3 +717,80 @@ fn ensure_encrypted_for_alice(
     );
     Ok(())
 }
+
+/// Every message of the DLP corpus (`shared/corpus/dlp`) through Postfix and the daemon, to a
+/// recipient with a key: no identifier the corpus lists appears in an audit line, in
+/// `/metrics`, or in a header the daemon adds; and where a message was encrypted, the SSNs
+/// and card numbers it carries appear nowhere in the clear in what is delivered, headers
+/// included (header protection).
+#[test]
+fn no_dlp_value_leaks_into_audit_metrics_or_headers() -> Result<()> {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/dlp");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&fs::read(corpus.join("expected.json"))?)?;
+    let files = expected["files"]
+        .as_object()
+        .context("expected.json has no files")?;
+
+    Fixture::start()?.run(|f| {
+        // Send them all first, then look.
+        let mut sent = Vec::new();
+        for (name, spec) in files {
+            let token = wasmilter_e2e::mail::unique_token();
+            let mut data = format!("X-E2E-Token: {token}\r\n").into_bytes();
+            data.extend(wasmilter_e2e::mail::to_crlf(&fs::read(corpus.join(name))?));
+            let submission = f.postfix.send(SENDER, &[ALICE], &data)?;
+            let queue_id = submission.accepted()?.to_owned();
+            let values: Vec<(String, String)> = spec["must_find"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| Some((v["type"].as_str()?.to_owned(), v["value"].as_str()?.to_owned())))
+                .collect();
+            sent.push((name.clone(), queue_id, token, values));
+        }
+
+        let spellings = |kind: &str, value: &str| -> Vec<String> {
+            let mut forms = vec![value.to_owned()];
+            if matches!(kind, "ssn" | "credit_card" | "npi") {
+                forms.push(value.chars().filter(char::is_ascii_digit).collect());
+            }
+            forms
+        };
+
+        let mut all_values = Vec::new();
+        for (name, queue_id, token, values) in &sent {
+            let delivered = f.postfix.wait_delivered(queue_id, token)?;
+            let raw = delivered.raw();
+            let encrypted = raw.values("X-Wasmilter").iter().any(|v| v.contains("action=encrypt"));
+            let (header, _) = RawMessage::split(&delivered.bytes);
+            let header = String::from_utf8_lossy(header);
+            for (kind, value) in values {
+                for form in spellings(kind, value) {
+                    all_values.push(form.clone());
+                    for added in raw.values("X-Wasmilter").iter().chain(raw.values("X-Wasmilter-Monitor").iter()) {
+                        ensure!(!added.contains(&form), "{name}: a daemon header carries a {kind}: {added}");
+                    }
+                    if encrypted && matches!(kind.as_str(), "ssn" | "credit_card") {
+                        ensure!(
+                            !contains(&delivered.bytes, form.as_bytes()),
+                            "{name}: encrypted, yet its {kind} is in the clear in what was delivered:\n{header}"
+                        );
+                    }
+                }
+            }
+        }
+
+        let datagrams = f.syslog.datagrams()?.to_vec();
+        ensure!(datagrams.len() >= sent.len(), "{} audit lines for {} messages", datagrams.len(), sent.len());
+        let exposition = metrics::scrape(f.daemon.config().metrics_addr())?;
+        let metrics_text = format!("{exposition:?}");
+        for value in &all_values {
+            for line in &datagrams {
+                ensure!(!line.contains(value.as_str()), "an audit line carries a corpus value: {line}");
+            }
+            ensure!(!metrics_text.contains(value.as_str()), "/metrics carries a corpus value");
+        }
+        Ok(())
+    })
+}
