@@ -103,6 +103,28 @@ impl Daemon {
         &self.config
     }
 
+    /// The config file it reads (and rereads on SIGHUP).
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Result<u32> {
+        match &self.child {
+            Some(child) => Ok(child.id()),
+            None => bail!("the daemon is not running"),
+        }
+    }
+
+    /// Sends SIGHUP: reload the config and the policies.
+    pub fn signal_hup(&self) -> Result<()> {
+        let Some(child) = &self.child else {
+            bail!("the daemon is not running");
+        };
+        crate::run("kill", &["-HUP", &child.id().to_string()])?;
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn stop(&mut self) -> Result<ExitStatus> {
         self.signal_term()?;

@@ -524,6 +524,11 @@ impl Fixture {
         }
     }
 
+    /// The daemon's pid, for a thread that sends it signals.
+    fn daemon_hup_command(&self) -> Result<String> {
+        self.daemon.pid().map(|pid| pid.to_string())
+    }
+
     /// Sends `message` to `rcpts` and waits for it in the Maildir.
     fn send_and_deliver(&self, message: &TestMessage, rcpts: &[&str]) -> Result<Delivered> {
         let submission = self.postfix.send(SENDER, rcpts, &message.bytes())?;
@@ -790,6 +795,91 @@ fn no_dlp_value_leaks_into_audit_metrics_or_headers() -> Result<()> {
                 ensure!(!line.contains(value.as_str()), "an audit line carries a corpus value: {line}");
             }
             ensure!(!metrics_text.contains(value.as_str()), "/metrics carries a corpus value");
+        }
+        Ok(())
+    })
+}
+
+/// A stream of messages through Postfix while the policy chain is swapped by SIGHUP every
+/// 150 ms: every message is delivered exactly once, with exactly one of the two policies'
+/// marks (the chain that was current when it arrived), none is refused or held.
+#[test]
+fn reloads_under_load_lose_no_message() -> Result<()> {
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/testing");
+    let block = |module: &str, settings: &str| {
+        format!(
+            "[[policy]]\nname = \"p\"\nmodule = \"{}\"\n{settings}",
+            policies.join(module).display()
+        )
+    };
+    let accept_all = block("accept-all.wasm", "");
+    let word = block(
+        "quarantine-word.wasm",
+        "[policy.settings]\nword = \"never-in-a-subject\"\n",
+    );
+
+    Fixture::start()?.run(|f| {
+        let path = f.daemon.config_path().to_owned();
+        let original = fs::read_to_string(&path)?;
+        let shipped = "[[policy]]\nname = \"phi-dlp\"\nmodule = \"builtin:phi-dlp\"\n";
+        ensure!(original.contains(shipped), "unexpected config:\n{original}");
+        let with = |policy: &str| original.replace(shipped, policy);
+
+        // Start from a known chain.
+        fs::write(&path, with(&accept_all))?;
+        f.daemon.signal_hup()?;
+        thread::sleep(Duration::from_millis(500));
+
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let stop = stop.clone();
+            let (path, a, b) = (path.clone(), with(&accept_all), with(&word));
+            let pid_hup = f.daemon_hup_command()?;
+            thread::spawn(move || -> Result<u32> {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    fs::write(&path, if n % 2 == 0 { &b } else { &a })?;
+                    wasmilter_e2e::run("kill", &["-HUP", &pid_hup])?;
+                    n += 1;
+                    thread::sleep(Duration::from_millis(150));
+                }
+                Ok(n)
+            })
+        };
+
+        let mut sent = Vec::new();
+        for i in 0..30 {
+            let message = TestMessage::new(
+                SENDER,
+                &[ALICE],
+                &format!("Stream {i}"),
+                &["Nothing sensitive."],
+            );
+            let submission = f.postfix.send(SENDER, &[ALICE], &message.bytes());
+            let queue_id = submission.and_then(|s| Ok(s.accepted()?.to_owned()));
+            sent.push((message, queue_id));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let reloads = swapper
+            .join()
+            .map_err(|_| anyhow::anyhow!("the swapper thread panicked"))??;
+        ensure!(reloads >= 10, "only {reloads} reloads during the stream");
+
+        for (message, queue_id) in &sent {
+            let queue_id = queue_id.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            f.postfix.wait_delivered(queue_id, &message.token)?;
+            let copies = f.postfix.deliveries(&message.token)?;
+            ensure!(
+                copies.len() == 1,
+                "{queue_id}: delivered {} times",
+                copies.len()
+            );
+            let raw = copies[0].raw();
+            let marks = raw.values("X-Test-Policy").len() + raw.values("X-Word-Checked").len();
+            ensure!(
+                marks == 1,
+                "{queue_id}: {marks} policy marks, expected exactly one chain's"
+            );
         }
         Ok(())
     })
