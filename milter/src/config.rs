@@ -486,12 +486,15 @@ impl Config {
     }
 }
 
+/// A path from the config: relative ones are relative to the config file's folder, and made
+/// absolute (wasmtime's cache, for one, refuses relative paths).
 fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() || base.as_os_str().is_empty() {
+    let joined = if path.is_absolute() {
         path.to_owned()
     } else {
         base.join(path)
-    }
+    };
+    std::path::absolute(&joined).unwrap_or(joined)
 }
 
 /// Parses `inet:HOST:PORT` or `unix:/path`.

@@ -275,3 +275,55 @@ fn golden_files_pass_fail_and_bless() {
         "{stderr}"
     );
 }
+
+/// A policy that wants files (a C guest calling `fopen`, built with a WASI adapter) is
+/// refused when it is loaded: the host links no WASI, so the imports do not exist.
+#[test]
+fn a_policy_that_imports_wasi_is_refused_at_load() {
+    let module =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm-examples/fixtures/wants-files.wasm");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[policy]]\nname = \"sneaky\"\nmodule = \"{}\"\n",
+            module.display()
+        ),
+    )
+    .expect("write");
+    let out = wasmilter()
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("sneaky") && stderr.contains("wasi:"),
+        "{stderr}"
+    );
+}
+
+/// Relative paths in a config given by a relative path still work (the compiled-code cache
+/// needs an absolute folder).
+#[test]
+fn relative_paths_resolve_from_the_config_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[wasm]\ncache_dir = \"cache\"\n[[policy]]\nname = \"phi-dlp\"\nmodule = \"builtin:phi-dlp\"\n",
+    )
+    .expect("write");
+    let out = wasmilter()
+        .current_dir(dir.path())
+        .args(["check-config", "--config", "c.toml"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("cache").is_dir());
+}
