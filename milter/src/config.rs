@@ -468,6 +468,28 @@ impl Config {
             });
         }
 
+        let spool_dir = raw.milter.spool_dir.map(|p| resolve(base, &p));
+        if let Some(dir) = spool_dir.as_ref().filter(|d| !d.is_dir()) {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                line: 0,
+                key: "milter.spool_dir".into(),
+                why: format!(
+                    "{:?} is not a directory: large messages could not be spooled",
+                    dir.display().to_string()
+                ),
+            });
+        }
+        let max_message_bytes = raw.milter.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE);
+        if max_message_bytes < 64 * 1024 {
+            return Err(ConfigError {
+                file: file.to_owned(),
+                line: 0,
+                key: "milter.max_message_bytes".into(),
+                why: format!("{max_message_bytes} would refuse ordinary mail: use at least 65536"),
+            });
+        }
+
         Ok(Config {
             source: file.to_owned(),
             listen,
@@ -475,8 +497,8 @@ impl Config {
                 .milter
                 .spool_memory_bytes
                 .unwrap_or(DEFAULT_SPOOL_MEMORY),
-            spool_dir: raw.milter.spool_dir.map(|p| resolve(base, &p)),
-            max_message_bytes: raw.milter.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE),
+            spool_dir,
+            max_message_bytes,
             metrics_listen,
             audit,
             openpgp_certs,

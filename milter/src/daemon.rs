@@ -31,6 +31,8 @@ pub fn build_pipeline(runtime: &Runtime, config: &Config) -> anyhow::Result<Pipe
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Signal handlers first: a SIGHUP during startup must not kill the daemon.
+    let hup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
     let runtime = Runtime::new(config.cache_dir.as_deref())?;
     let pipeline = build_pipeline(&runtime, &config)?;
     let metrics = Metrics::new().context("cannot register metrics")?;
@@ -74,7 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_message_bytes: config.max_message_bytes,
     });
 
-    spawn_reloader(runtime, config.clone(), shared.clone())?;
+    spawn_reloader(hup, runtime, config.clone(), shared.clone());
 
     let mut term = signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
@@ -119,8 +121,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// On SIGHUP: reread the config file, recompile the chain and reload the certificates in the
 /// background; swap them in only when all of it worked. Messages in flight keep the pipeline
 /// they started with. Listener addresses are not changed by a reload (that needs a restart).
-fn spawn_reloader(runtime: Runtime, config: Config, shared: Arc<Shared>) -> anyhow::Result<()> {
-    let mut hup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
+fn spawn_reloader(
+    mut hup: tokio::signal::unix::Signal,
+    runtime: Runtime,
+    config: Config,
+    shared: Arc<Shared>,
+) {
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
             let source = config.source.clone();
@@ -160,5 +166,4 @@ fn spawn_reloader(runtime: Runtime, config: Config, shared: Arc<Shared>) -> anyh
             }
         }
     });
-    Ok(())
 }

@@ -89,6 +89,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 
@@ -147,6 +148,15 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             let runtime = wasmilter::policy::Runtime::new(config.cache_dir.as_deref())?;
             if let Err(e) = runtime.load_chain(&config.policies) {
                 eprintln!("{}:0: policy: {e}", path.display());
+                return Ok(ExitCode::FAILURE);
+            }
+            // The certificates as `run` loads them.
+            let certs = config
+                .openpgp_certs
+                .as_ref()
+                .map(|dir| wasmilter::actions::openpgp::CertStore::load(dir));
+            if let Some(Err(e)) = certs {
+                eprintln!("{}:0: openpgp.certs: {e}", path.display());
                 return Ok(ExitCode::FAILURE);
             }
             println!(

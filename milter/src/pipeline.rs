@@ -248,7 +248,10 @@ impl Pipeline {
         headers: &mut Headers,
         outcome: &mut Outcome,
     ) {
-        if mail.already_encrypted {
+        // Already encrypted, and the detectors saw nothing in the clear: pass it through. A
+        // wrapper that only claims to be encrypted but carries readable identifiers is
+        // encrypted like any other message.
+        if mail.already_encrypted && outcome.decision.findings.is_empty() {
             // Encrypting again would help nobody and break the recipient's client.
             outcome.action = Action::Accept;
             outcome.record.method = Some("already-encrypted".into());

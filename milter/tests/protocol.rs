@@ -413,8 +413,8 @@ async fn a_spoofed_status_header_is_removed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_message_over_the_size_limit_is_refused_with_552() {
-    let d = start_with("max_message_bytes = 4096\n", PHI_DLP, &[]);
-    let body = vec![b'a'; 10_000];
+    let d = start_with("max_message_bytes = 65536\n", PHI_DLP, &[]);
+    let body = vec![b'a'; 100_000];
     let (status, _) = send(d.milter, &["alice@example.test"], PLAIN, &body).await;
     match status {
         Status::Reject { message: Some(m) } => assert!(
@@ -649,4 +649,45 @@ async fn an_ssn_in_the_subject_does_not_travel_in_the_clear() {
             "leak in {a:?}"
         );
     }
+}
+
+/// A wrapper that claims to be PGP/MIME but carries a readable SSN is encrypted, not passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fake_encrypted_wrapper_does_not_bypass_encryption() {
+    let alice = cert("Alice <alice@example.test>");
+    let d = start(PHI_DLP, &[alice]);
+    let headers = [
+        ("Subject", "hello"),
+        (
+            "Content-Type",
+            "multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"x\"",
+        ),
+    ];
+    let body = b"--x\r\nContent-Type: text/plain\r\n\r\nPatient SSN 536-22-8147\r\n--x--\r\n";
+    let (_, actions) = send(d.milter, &["alice@example.test"], &headers, body).await;
+    assert!(
+        has_header(&actions, "X-Wasmilter", "action=encrypt"),
+        "{actions:?}"
+    );
+    assert!(!String::from_utf8_lossy(&replaced_body(&actions)).contains("536-22-8147"));
+}
+
+/// An SSN only in the file name of a binary attachment is found by the shipped policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ssn_in_an_attachment_name_is_found() {
+    let alice = cert("Alice <alice@example.test>");
+    let d = start(PHI_DLP, &[alice]);
+    let headers = [
+        ("Subject", "statement"),
+        ("Content-Type", "multipart/mixed; boundary=\"b\""),
+    ];
+    let body = b"--b\r\nContent-Type: text/plain\r\n\r\nSee the attachment.\r\n--b\r\n\
+        Content-Type: application/pdf; name=\"ssn-536-22-8147.pdf\"\r\n\
+        Content-Disposition: attachment; filename=\"ssn-536-22-8147.pdf\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IK\r\n--b--\r\n";
+    let (_, actions) = send(d.milter, &["alice@example.test"], &headers, body).await;
+    assert!(
+        has_header(&actions, "X-Wasmilter", "action=encrypt"),
+        "{actions:?}"
+    );
 }

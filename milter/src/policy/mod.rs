@@ -190,8 +190,14 @@ impl Runtime {
                 "this is a core wasm module, not a component: componentize it first".into(),
             ));
         }
-        let component = Component::new(&self.engine, &bytes)
-            .map_err(|e| fail(format!("not a valid component: {e:#}")))?;
+        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+            // wasmparser's message can carry byte arrays over many lines: keep the first.
+            let text = format!("{e:#}");
+            fail(format!(
+                "not a valid component: {}",
+                text.lines().next().unwrap_or_default()
+            ))
+        })?;
         check_version(&self.engine, &component).map_err(fail)?;
 
         let mut linker: Linker<HostState> = Linker::new(&self.engine);

@@ -33,7 +33,8 @@ impl Policy for PhiDlp {
         let subject_tag = settings::get_or("subject-tag", DEFAULT_SUBJECT_TAG);
 
         let mut findings = Vec::new();
-        for part in message.text_parts() {
+        // Every part: the host scans the text of text parts and the file name of all of them.
+        for part in message.parts() {
             findings.extend(part.scan(&detectors));
         }
         findings.extend(message.scan_headers(&detectors));
