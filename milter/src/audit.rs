@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use syslog::{Facility, Formatter5424, Logger, LoggerBackend};
 
 use crate::config::AuditTarget;
-use crate::decision::{Action, PolicyResult, totals};
+use crate::decision::{PolicyResult, totals};
 
 /// Longest piece written as one syslog message (MSG part).
 pub const MAX_LINE: usize = 900;
@@ -275,11 +275,6 @@ fn connect(target: &AuditTarget) -> Result<Logger<LoggerBackend, Formatter5424>,
         AuditTarget::Tcp(server) => syslog::tcp(formatter, server),
     };
     result.map_err(|e| e.to_string())
-}
-
-/// The action name for the audit line.
-pub fn action_name(action: Action) -> String {
-    action.as_str().to_owned()
 }
 
 #[cfg(test)]

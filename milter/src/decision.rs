@@ -121,6 +121,26 @@ pub struct Reply {
     pub text: String,
 }
 
+impl Reply {
+    /// `451 4.7.1 text`: the MTA keeps the message and retries.
+    pub fn tempfail(text: impl Into<String>) -> Reply {
+        Reply {
+            code: 451,
+            enhanced: "4.7.1".into(),
+            text: text.into(),
+        }
+    }
+
+    /// `550 5.7.1 text`: refused for good.
+    pub fn reject(text: impl Into<String>) -> Reply {
+        Reply {
+            code: 550,
+            enhanced: "5.7.1".into(),
+            text: text.into(),
+        }
+    }
+}
+
 /// Counted findings of one detector, as reported by a policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

@@ -175,22 +175,16 @@ impl Pipeline {
                     .reason
                     .clone()
                     .unwrap_or_else(|| "message could not be checked".into());
-                outcome.reply = Some(Reply {
-                    code: 451,
-                    enhanced: "4.7.1".into(),
-                    text,
-                });
+                outcome.reply = Some(Reply::tempfail(text));
             }
             Action::Reject => {
                 outcome.reply = Some(decision.reply.clone().unwrap_or_else(|| {
-                    Reply {
-                        code: 550,
-                        enhanced: "5.7.1".into(),
-                        text: decision
+                    Reply::reject(
+                        decision
                             .reason
                             .clone()
                             .unwrap_or_else(|| "message refused by policy".into()),
-                    }
+                    )
                 }));
             }
         }
@@ -293,19 +287,11 @@ impl Pipeline {
                 }
                 Fallback::Tempfail => {
                     outcome.action = Action::Tempfail;
-                    outcome.reply = Some(Reply {
-                        code: 451,
-                        enhanced: "4.7.1".into(),
-                        text: why,
-                    });
+                    outcome.reply = Some(Reply::tempfail(why));
                 }
                 Fallback::Reject => {
                     outcome.action = Action::Reject;
-                    outcome.reply = Some(Reply {
-                        code: 550,
-                        enhanced: "5.7.1".into(),
-                        text: why,
-                    });
+                    outcome.reply = Some(Reply::reject(why));
                 }
             }
             return;
@@ -335,11 +321,7 @@ impl Pipeline {
                 tracing::error!("{}: {e}", outcome.record.queue_id);
                 outcome.action = Action::Tempfail;
                 outcome.record.method = Some("openpgp".into());
-                outcome.reply = Some(Reply {
-                    code: 451,
-                    enhanced: "4.7.1".into(),
-                    text: "encryption failed, try again later".into(),
-                });
+                outcome.reply = Some(Reply::tempfail("encryption failed, try again later"));
                 return;
             }
         };

@@ -433,18 +433,9 @@ async fn carry_out(
             let reply = outcome
                 .reply
                 .clone()
-                .unwrap_or_else(|| crate::decision::Reply {
-                    code: if outcome.action == Action::Reject {
-                        550
-                    } else {
-                        451
-                    },
-                    enhanced: if outcome.action == Action::Reject {
-                        "5.7.1".into()
-                    } else {
-                        "4.7.1".into()
-                    },
-                    text: "refused by policy".into(),
+                .unwrap_or_else(|| match outcome.action {
+                    Action::Reject => crate::decision::Reply::reject("refused by policy"),
+                    _ => crate::decision::Reply::tempfail("refused by policy"),
                 });
             let code = reply.code.to_string();
             if ctx

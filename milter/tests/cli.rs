@@ -6,15 +6,13 @@
     reason = "a failed test setup step should stop the test loudly"
 )]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn wasmilter() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wasmilter"))
-}
-
-fn corpus() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
 }
 
 #[test]
@@ -77,7 +75,7 @@ fn check_config_refuses_a_module_that_is_not_a_component() {
 /// policy encrypts what carries a valid SSN or card number and leaves every negative alone.
 #[test]
 fn test_command_reports_json_per_file() {
-    let dlp = corpus().join("dlp");
+    let dlp = common::corpus().join("dlp");
     let files = [
         "dlp-001-plain-ssn-dashed.eml",
         "dlp-003-plain-cc-visa-spaced.eml",
@@ -119,23 +117,8 @@ fn test_command_reports_json_per_file() {
 /// negative look-alike of the DLP set is accepted.
 #[test]
 fn the_whole_corpus_goes_through_without_a_crash() {
-    let mut files = Vec::new();
-    let mut stack = vec![corpus().to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read corpus") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("eml" | "txt" | "msg" | "mbox")
-            ) {
-                files.push(path);
-            }
-        }
-    }
+    let files = common::corpus_messages();
     assert!(files.len() > 400, "corpus has {} files", files.len());
-    files.sort();
     let out = wasmilter()
         .args(["test", "--json", "--to", "x@example.test"])
         .args(&files)

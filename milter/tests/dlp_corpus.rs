@@ -11,16 +11,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 
 use serde_json::Value;
 
 fn dlp_corpus() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/dlp"
-    ))
-    .to_path_buf()
+    common::corpus().join("dlp")
 }
 
 /// Runs `wasmilter scan --json` with `args` over the corpus; the report of each file by name.
@@ -225,24 +223,8 @@ fn site_mrn_format_replaces_the_default() {
 /// decoding and every detector without a crash.
 #[test]
 fn the_whole_corpus_scans_without_a_crash() {
-    let root = dlp_corpus().join("..");
-    let mut files = Vec::new();
-    let mut stack = vec![root];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read corpus") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("eml" | "txt" | "msg" | "mbox")
-            ) {
-                files.push(path);
-            }
-        }
-    }
+    let files = common::corpus_messages();
     assert!(files.len() > 400, "corpus has {} files", files.len());
-    files.sort();
 
     let out = Command::new(env!("CARGO_BIN_EXE_wasmilter"))
         .args(["scan", "--json"])

@@ -14,7 +14,7 @@ use sequoia_openpgp as openpgp;
 use openpgp::Cert;
 use openpgp::cert::CertParser;
 use openpgp::cert::amalgamation::ValidAmalgamation;
-use openpgp::parse::{PacketParserResult, Parse};
+use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message};
 use openpgp::types::RevocationStatus;
@@ -198,14 +198,6 @@ pub fn encrypt(plaintext: &[u8], certs: &[&Cert]) -> Result<Vec<u8>, EncryptErro
         literal.finalize().map_err(err)?;
     }
     Ok(sink)
-}
-
-/// Whether bytes look like an OpenPGP message we produced (used by tests).
-pub fn is_pgp_message(bytes: &[u8]) -> bool {
-    matches!(
-        openpgp::parse::PacketParser::from_bytes(bytes),
-        Ok(PacketParserResult::Some(_))
-    )
 }
 
 #[cfg(test)]

@@ -179,35 +179,23 @@ fn collect_parts(
     depth: usize,
     decoder: &mut extract::Decoder<'_>,
 ) {
+    // A multipart root numbers its children under the prefix; a single-part root is part 1.
     let Some(part) = message.parts.get(index) else {
         return;
     };
-    if depth > MAX_DEPTH {
-        return;
-    }
-    let id_of = |n: usize| {
-        if prefix.is_empty() {
-            n.to_string()
-        } else {
-            format!("{prefix}.{n}")
-        }
+    let id = match &part.body {
+        PartType::Multipart(_) => prefix.to_owned(),
+        _ => child_id(prefix, 1),
     };
+    collect_child(message, index, &id, out, depth, decoder);
+}
 
-    match &part.body {
-        PartType::Multipart(children) => {
-            for (n, child) in children.iter().enumerate() {
-                let child_prefix = id_of(n + 1);
-                collect_child(
-                    message,
-                    *child as usize,
-                    &child_prefix,
-                    out,
-                    depth + 1,
-                    decoder,
-                );
-            }
-        }
-        _ => collect_child(message, index, &id_of(1), out, depth, decoder),
+/// The id of the `n`-th child (from 1) of the part `parent` (`""` for the root).
+fn child_id(parent: &str, n: usize) -> String {
+    if parent.is_empty() {
+        n.to_string()
+    } else {
+        format!("{parent}.{n}")
     }
 }
 
@@ -257,7 +245,7 @@ fn collect_child(
                 collect_child(
                     message,
                     *child as usize,
-                    &format!("{id}.{}", n + 1),
+                    &child_id(id, n + 1),
                     out,
                     depth + 1,
                     decoder,
